@@ -1,0 +1,70 @@
+"""The fixture layer: a real Clickatell stand-in on loopback, the catalog, known accounts and helpers."""
+
+import pytest
+
+from wizard.catalog.loader import load_catalog
+from wizard.clickatell.sandbox import Sandbox
+from wizard.vault import crypto
+
+USERNAME = "acme-ops"
+# Every character an app or a careless client could mangle in a URL or form body.
+PASSWORD = "p&ss #w+rd 100%?="
+HTTP_KEY = "HttpKeyAbCdEfGhIjKlMnOp=="
+REST_KEY = "RestKeyAbCdEfGhIjKlMnOp=="
+ONE_API_KEY = "OneKeyAbCdEfGhIjKlMnOpQ=="
+LEGACY_REST_TOKEN = "LegacyRestToken0123456789abcdef"
+KEYS = {"platform_http": HTTP_KEY, "platform_rest": REST_KEY, "one_api": ONE_API_KEY, "legacy_http": REST_KEY,
+        "smtp": REST_KEY, "legacy_rest": LEGACY_REST_TOKEN}
+
+SANDBOX_FIXTURE = {
+    "accounts": [
+        {
+            "username": USERNAME,
+            "password": PASSWORD,
+            "integrations": {HTTP_KEY: "http", REST_KEY: "rest", ONE_API_KEY: "one_api"},
+            "legacy_api_ids": ["3442105"],
+            "legacy_rest_tokens": [LEGACY_REST_TOKEN],
+            "balance": 10.0,
+        }
+    ],
+    "legacy_accepts_portal_key": True,
+    "deliver_after_seconds": 0,
+}
+MOBILE = "+27821234567"  # a valid South African mobile number
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    server = Sandbox(SANDBOX_FIXTURE).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):
+    """The stand-in Clickatell, reset to the known account, with the wizard pointed at it."""
+    sandbox_server.reset(SANDBOX_FIXTURE)
+    settings.CLICKATELL_PLATFORM_URL = sandbox_server.url
+    settings.CLICKATELL_GATEWAY_URL = sandbox_server.url
+    settings.CLICKATELL_CONNECT_TIMEOUT = 2
+    settings.CLICKATELL_READ_TIMEOUT = 2
+    return sandbox_server
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        load_catalog()
+
+
+@pytest.fixture
+def vault_keys(settings):
+    """Use an explicit keyring for the test, and let it be changed mid-test (rotation)."""
+
+    def use(spec: str):
+        settings.PORTAL_VAULT_KEYS = spec
+        crypto.keyring.cache_clear()
+
+    use(crypto.new_key_spec("k1"))
+    yield use
+    crypto.keyring.cache_clear()

@@ -1,0 +1,108 @@
+"""The wizard's rules as plain Python: no HTTP, no database."""
+
+import pytest
+
+from wizard.clickatell.signatures import Signature
+from wizard.flow import steps
+from wizard.flow.steps import Progress
+
+
+@pytest.mark.parametrize(
+    ("app_fields", "catalog", "integration", "expected"),
+    [
+        ("api_key", "platform_rest", "", Signature.PLATFORM_REST),
+        ("api_key", "one_api", "", Signature.ONE_API),
+        ("api_id", "legacy_http", "", Signature.LEGACY_HTTP),
+        ("api_id", "smtp", "", Signature.SMTP),
+        ("auth_token", "legacy_rest", "", Signature.LEGACY_REST),
+        # The customer says the catalog app shows other boxes: their answer wins.
+        ("api_key", "legacy_http", "platform_http", Signature.PLATFORM_HTTP),
+        ("api_id", "platform_http", "", Signature.LEGACY_HTTP),
+        # Unlisted apps.
+        ("api_key", "", "one_api", Signature.ONE_API),
+        ("api_id", "", "", Signature.LEGACY_HTTP),
+        ("auth_token", "", "", Signature.LEGACY_REST),
+    ],
+)
+def test_signature_follows_the_boxes_the_app_shows(app_fields, catalog, integration, expected):
+    assert steps.signature_for(app_fields, catalog, integration) is expected
+
+
+def test_an_unlisted_api_key_app_needs_the_integration_type():
+    with pytest.raises(ValueError):
+        steps.signature_for("api_key", "", "")
+
+
+def test_only_the_old_signature_needs_username_and_password():
+    assert steps.fields_needed(Signature.LEGACY_HTTP) == ["username", "password", "api_key"]
+    assert steps.fields_needed(Signature.SMTP) == ["username", "password", "api_key"]
+    for signature in (Signature.PLATFORM_HTTP, Signature.PLATFORM_REST, Signature.ONE_API, Signature.LEGACY_REST):
+        assert steps.fields_needed(signature) == ["api_key"]
+
+
+def test_steps_cannot_be_skipped():
+    fresh = Progress()
+    assert steps.step_allowed(fresh, "app") == "app"
+    assert steps.step_allowed(fresh, "instructions") == "app"
+    assert steps.step_allowed(Progress(app_chosen=True), "test") == "fields"
+    assert steps.step_allowed(Progress(app_chosen=True, signature="legacy_http"), "test") == "credentials"
+    done = Progress(app_chosen=True, signature="legacy_http", credentials_given=True, secrets_held=True)
+    assert steps.step_allowed(done, "test") == "test"
+    assert steps.reached(done) == steps.ORDER
+
+
+def test_instructions_stay_available_after_the_secrets_are_gone():
+    after = Progress(app_chosen=True, signature="legacy_http", credentials_given=True, secrets_held=False)
+    assert steps.step_allowed(after, "instructions") == "instructions"
+    assert steps.step_allowed(after, "test") == "credentials"
+
+
+def test_next_step_walks_the_order_and_stops_at_the_end():
+    assert [steps.next_step(s) for s in steps.ORDER] == steps.ORDER[1:] + ["instructions"]
+
+
+GOOD = {"username": "acme-ops", "password": "secret", "api_key": "HttpKeyAbCdEfGhIjKlMnOp=="}
+
+
+def test_good_credentials_pass():
+    check = steps.check_credentials(Signature.LEGACY_HTTP, GOOD)
+    assert check.ok
+    assert check.cleaned == GOOD
+    assert check.notices == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("api_key", "3442105", "old API ID"),
+        ("api_key", "", "Enter your API Key"),
+        ("api_key", "HttpKeyAbCd EfGhIjKlMnOp==", "space or line break in the middle"),
+        ("api_key", "HttpKeyAbCd", "cut short"),
+        ("api_key", "HttpKey<script>AbCdEfGhIjKl==", "characters a key never contains"),
+        ("username", "ops@acme.example", "e-mail address"),
+        ("username", "", "Enter your Account username"),
+        ("username", "acme ops", "no spaces"),
+        ("password", "", "Enter your Account password"),
+    ],
+)
+def test_usual_mistakes_get_a_specific_message(field, value, says):
+    check = steps.check_credentials(Signature.LEGACY_HTTP, {**GOOD, field: value})
+    assert not check.ok
+    assert list(check.errors) == [field]
+    assert says in check.errors[field]
+
+
+def test_spaces_and_line_breaks_around_a_pasted_key_are_removed_with_a_notice():
+    check = steps.check_credentials(Signature.PLATFORM_HTTP, {"api_key": "\n  HttpKeyAbCdEfGhIjKlMnOp==  \r\n"})
+    assert check.ok
+    assert check.cleaned == {"api_key": "HttpKeyAbCdEfGhIjKlMnOp=="}
+    assert "removed spaces or line breaks" in check.notices[0]
+
+
+def test_api_key_apps_are_not_asked_for_username_or_password():
+    check = steps.check_credentials(Signature.PLATFORM_REST, {"api_key": GOOD["api_key"]})
+    assert check.ok and set(check.cleaned) == {"api_key"}
+
+
+def test_only_the_last_four_characters_of_the_key_may_be_shown():
+    assert steps.key_hint("HttpKeyAbCdEfGhIjKlMnOp==") == "Op=="

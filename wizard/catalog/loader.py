@@ -1,0 +1,76 @@
+"""Load the platform catalog (a data file in this repo) into the database. Safe to run again."""
+
+import json
+import re
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from wizard.clickatell.signatures import Signature
+
+from .instructions import default_body
+from .models import InstructionTemplate, Platform
+
+DATA_FILE = Path(__file__).with_name("data") / "platforms.json"
+
+# Names customers use that the catalog's own names don't contain.
+ALIASES = {
+    "home-assistant-clickatell": "hass, homeassistant, ha",
+    "woocommerce-apg-sms-v3": "woo, wordpress, apg",
+    "woocommerce-apg-sms-legacy": "woo, wordpress, apg, branded-sms, mezco",
+    "wp-sms-pro": "wordpress, wp sms",
+    "vtiger-smsnotifier-clickatell": "yetiforce, corebos, defalto, salesplatform, f-revocrm",
+    "privacyidea-http-provider": "edumfa, privacy idea",
+    "rapidpro-textit": "textit, rapid pro, temba",
+    "nextcloud-twofactor-clickatell-portal": "owncloud, 2fa, two factor",
+    "nextcloud-twofactor-clickatell-central": "owncloud, 2fa, two factor",
+    "zabbix-sms-client": "zabbix alert script",
+    "librenms": "observium, libre nms",
+}
+
+_UNENCODED = re.compile(r"not URL-(encod|escap)|without URL-encod|not escaped|special characters in the password",
+                        re.IGNORECASE)
+
+
+def platform_fields(entry: dict) -> dict:
+    text = f"{entry.get('notes', '')} {entry.get('endpoint', '')}"
+    return {
+        "name": entry["name"],
+        "category": entry["category"],
+        "signature": Signature(entry["signature"]).value,
+        "field_labels": entry["field_labels"],
+        "key_field": entry["key_field"],
+        "what_to_enter": entry["what_to_enter"],
+        "settings_path": entry["settings_path"],
+        "endpoint": entry.get("endpoint", ""),
+        "notes": entry.get("notes", ""),
+        "workaround_blocked": entry.get("workaround_blocked", ""),
+        "sends_credentials_unencoded": bool(_UNENCODED.search(text)),
+        "uses_session_login": "/http/auth" in entry.get("endpoint", ""),
+        "source": entry.get("source", ""),
+        "aliases": ALIASES.get(entry["slug"], ""),
+    }
+
+
+@transaction.atomic
+def load_catalog(path: Path = DATA_FILE) -> int:
+    """Add the file's platforms that are missing. Existing ones are left as staff edited them."""
+    created = 0
+    for entry in json.loads(path.read_text()):
+        fields = platform_fields(entry)
+        platform, was_created = Platform.objects.get_or_create(slug=entry["slug"], defaults=fields)
+        created += was_created
+        if not platform.instruction_templates.exists():
+            _publish_default(platform=platform, signature="", body=default_body(platform.signature))
+    for signature in Signature:
+        if not InstructionTemplate.objects.filter(platform=None, signature=signature.value).exists():
+            _publish_default(platform=None, signature=signature.value, body=default_body(signature.value))
+    return created
+
+
+def _publish_default(**fields) -> None:
+    InstructionTemplate.objects.create(
+        version=1, status=InstructionTemplate.PUBLISHED, published_at=timezone.now(),
+        created_by="catalog loader", **fields,
+    )

@@ -1,0 +1,97 @@
+from django.db import models
+from django.utils import timezone
+
+from wizard.clickatell.signatures import Signature, choices
+
+# What a box in the app's settings form is for.
+ROLE_KEY, ROLE_USERNAME, ROLE_PASSWORD, ROLE_OTHER = "key", "username", "password", "other"
+
+
+class Platform(models.Model):
+    """A real third-party app that sends SMS through Clickatell, in its own words."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=80)
+    aliases = models.CharField(max_length=300, blank=True, help_text="Other names customers search for, comma-separated.")
+    signature = models.CharField(max_length=20, choices=choices())
+    field_labels = models.JSONField(default=list, help_text="The labels of the app's settings boxes, as shown.")
+    key_field = models.CharField(max_length=200, help_text="The box that takes the Portal API Key.")
+    what_to_enter = models.JSONField(default=dict, help_text="Box label → what goes in it.")
+    settings_path = models.TextField(help_text="Where the settings live in the app.")
+    endpoint = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    workaround_blocked = models.TextField(
+        blank=True, help_text="Why the API Key cannot work in this app's API ID box, and what to do instead."
+    )
+    sends_credentials_unencoded = models.BooleanField(
+        default=False, help_text="The app puts credentials into URLs without encoding them."
+    )
+    uses_session_login = models.BooleanField(
+        default=False, help_text="The app logs in first (/http/auth) and then sends with a session id."
+    )
+    source = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def signature_enum(self) -> Signature:
+        return Signature(self.signature)
+
+    def field_roles(self) -> list[tuple[str, str, str]]:
+        """(label, role, what the catalog says goes in it) for every box the app shows."""
+        roles = []
+        labels = list(self.field_labels) + [k for k in self.what_to_enter if k not in self.field_labels]
+        for label in labels:
+            hint = self.what_to_enter.get(label, "")
+            lowered = hint.lower()
+            if "api key" in lowered or label == self.key_field:
+                role = ROLE_KEY
+            elif "account username" in lowered:
+                role = ROLE_USERNAME
+            elif "account password" in lowered:
+                role = ROLE_PASSWORD
+            else:
+                role = ROLE_OTHER
+            if hint or role != ROLE_OTHER:
+                roles.append((label, role, hint))
+        return roles
+
+    def label_for(self, role: str, default: str) -> str:
+        return next((label for label, r, _ in self.field_roles() if r == role), default)
+
+
+class InstructionTemplate(models.Model):
+    """Staff-written setup steps: for one platform, or the generic text for a signature (unlisted apps).
+
+    Editing never changes a published version: saving a change makes a new draft version; publishing a
+    draft makes it what customers see. The wizard records which version each customer was shown.
+    """
+
+    DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+
+    platform = models.ForeignKey(Platform, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="instruction_templates")
+    signature = models.CharField(max_length=20, choices=choices(), blank=True,
+                                 help_text="For a generic template (no platform): the signature it serves.")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, default=DRAFT,
+                              choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")])
+    body = models.TextField(help_text="One step per line. Placeholders look like {{ app_name }}.")
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["platform__name", "signature", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "signature", "version"], name="one_version_number"),
+        ]
+
+    def __str__(self):
+        subject = self.platform.name if self.platform_id else f"generic {self.signature}"
+        return f"{subject} v{self.version} ({self.status})"

@@ -1,0 +1,38 @@
+"""Find a platform the way customers type: any case, part of a name, a category, an alias, small typos."""
+
+import difflib
+import re
+
+from .models import Platform
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def search_platforms(query: str, platforms=None) -> list[Platform]:
+    platforms = list(platforms if platforms is not None else Platform.objects.all())
+    terms = _words(query)
+    if not terms:
+        return platforms
+    scored = []
+    for platform in platforms:
+        haystack = f"{platform.name} {platform.category} {platform.aliases} {platform.slug}"
+        words = set(_words(haystack))
+        joined = " ".join(_words(haystack))
+        score = 0.0
+        for term in terms:
+            if term in words:
+                score += 3
+            elif term in joined:
+                score += 2
+            elif difflib.get_close_matches(term, words, n=1, cutoff=0.75):
+                score += 1
+            else:
+                score = 0
+                break
+        if score:
+            scored.append((-score, platform.name.lower(), platform))
+    return [platform for *_, platform in sorted(scored, key=lambda item: item[:2])]

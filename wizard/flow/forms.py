@@ -1,0 +1,132 @@
+import phonenumbers
+from django import forms
+from phonenumbers import PhoneNumberType
+
+from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
+
+from . import steps
+
+
+class SecretInput(forms.TextInput):
+    """A text box whose value is never written back into the page."""
+
+    def format_value(self, value):
+        return None
+
+
+class AppFieldsForm(forms.Form):
+    app_fields = forms.ChoiceField(
+        label="Which boxes does your app show for Clickatell?",
+        choices=steps.APP_FIELD_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the boxes your app shows."},
+    )
+    portal_integration = forms.ChoiceField(
+        label="Which type of API integration did you create in the Portal?",
+        choices=[(s.value, kind) for s, kind in PORTAL_INTEGRATION_TYPES.items()],
+        widget=forms.RadioSelect,
+        required=False,
+        help_text="The Portal shows it under My Workspace → API Integrations.",
+    )
+
+    def __init__(self, *args, ask_integration: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ask_integration = ask_integration
+        if not ask_integration:
+            del self.fields["portal_integration"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            self.ask_integration
+            and cleaned.get("app_fields") == steps.API_KEY_BOX
+            and not cleaned.get("portal_integration")
+        ):
+            self.add_error(
+                "portal_integration",
+                "Choose the integration type. Apps with an API Key box send to the API that type names.",
+            )
+        return cleaned
+
+
+class ConfirmFieldsForm(forms.Form):
+    """For a catalog app: confirm the boxes it shows, or say it shows something else."""
+
+    confirm = forms.ChoiceField(
+        choices=[("yes", "Yes, my app shows these boxes"), ("no", "No, my app shows different boxes")],
+        widget=forms.RadioSelect,
+        label="Does your app show these boxes?",
+        error_messages={"required": "Tell us whether your app shows these boxes."},
+    )
+
+
+class CredentialsForm(forms.Form):
+    username = forms.CharField(
+        label="Account username", max_length=150, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="Account password", max_length=200, required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+    )
+    api_key = forms.CharField(
+        label="API Key", max_length=200, required=False, strip=False,
+        widget=SecretInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, signature, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signature = signature
+        needed = steps.fields_needed(signature)
+        for name in list(self.fields):
+            if name not in needed:
+                del self.fields[name]
+        self.notices: list[str] = []
+
+    def clean(self):
+        check = steps.check_credentials(self.signature, {k: self.data.get(k, "") for k in self.fields})
+        for name, message in check.errors.items():
+            self.add_error(name, message)
+        self.notices = check.notices
+        return check.cleaned
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label="Phone number", max_length=32,
+        help_text="Your mobile number in international format, starting with + and the country code, "
+                  "e.g. +27 82 123 4567.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_phone(self):
+        raw = self.cleaned_data["phone"].strip()
+        typed = "+" + raw[2:] if raw.startswith("00") else raw
+        if not typed.startswith("+"):
+            raise forms.ValidationError(
+                "Start with + and your country code (for example +27 for South Africa, +44 for the UK), "
+                "then the number without its leading 0."
+            )
+        try:
+            number = phonenumbers.parse(typed, None)
+        except phonenumbers.NumberParseException:
+            raise forms.ValidationError("That is not a phone number we can read. Check the digits and try again.")
+        if not phonenumbers.is_valid_number(number):
+            raise forms.ValidationError(
+                "That number doesn't exist in the country its code points to. Check the digits, and leave "
+                "out the leading 0 after the country code."
+            )
+        kind = phonenumbers.number_type(number)
+        if kind == PhoneNumberType.PREMIUM_RATE:
+            raise forms.ValidationError("Premium-rate numbers can't receive test messages. Use your own mobile number.")
+        if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+            raise forms.ValidationError(
+                "That isn't a mobile number. Text messages need a mobile phone: enter your mobile number."
+            )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_number(e164: str) -> str:
+    """Enough for the customer and support to recognise the number, not enough to reuse it."""
+    return f"{e164[:4]}…{e164[-3:]}" if len(e164) > 7 else "…"

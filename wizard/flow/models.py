@@ -1,0 +1,88 @@
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+from wizard.catalog.models import InstructionTemplate, Platform
+from wizard.clickatell.signatures import Signature, choices
+
+from . import steps
+from .references import new_reference
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Setup(models.Model):
+    """One customer's way through the wizard. Holds no secrets: those live, encrypted, in the vault."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    reference = models.CharField(max_length=9, unique=True, default=new_reference, editable=False)
+    platform = models.ForeignKey(Platform, null=True, blank=True, on_delete=models.SET_NULL)
+    app_unlisted = models.BooleanField(default=False)
+    app_fields = models.CharField(max_length=12, blank=True, choices=steps.APP_FIELD_CHOICES)
+    portal_integration = models.CharField(max_length=20, blank=True)
+    signature = models.CharField(max_length=20, blank=True, choices=choices())
+    username = models.CharField(max_length=150, blank=True)
+    api_key_hint = models.CharField(max_length=8, blank=True)
+    password_has_reserved_chars = models.BooleanField(default=False)
+    step = models.CharField(max_length=20, default=steps.APP, choices=steps.STEP_CHOICES)
+    credentials_saved_at = models.DateTimeField(null=True, blank=True)
+    test_passed_at = models.DateTimeField(null=True, blank=True)
+    delivery_confirmed = models.BooleanField(null=True)
+    # One test send per rendered form: a double-click or a replayed POST finds the token gone.
+    send_token = models.CharField(max_length=64, blank=True)
+    instructions_shown = models.ForeignKey(InstructionTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by_agent = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def vault_owner(self) -> str:
+        return f"setup:{self.pk}"
+
+    @property
+    def signature_enum(self) -> Signature | None:
+        return Signature(self.signature) if self.signature else None
+
+    @property
+    def app_name(self) -> str:
+        return self.platform.name if self.platform else "your app"
+
+    @property
+    def app_chosen(self) -> bool:
+        return self.platform_id is not None or self.app_unlisted
+
+
+class TestAttempt(models.Model):
+    """One live test send. Written before the call and again after it, so a crash leaves a trace."""
+
+    PENDING, ACCEPTED, REJECTED, FAILED = "pending", "accepted", "rejected", "failed"
+    __test__ = False  # a domain name, not a pytest class
+
+    setup = models.ForeignKey(Setup, on_delete=models.CASCADE, related_name="attempts")
+    signature = models.CharField(max_length=20, choices=choices())
+    destination_masked = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, default=PENDING)
+    message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    diagnosis_key = models.CharField(max_length=40, blank=True)
+    detail = models.CharField(max_length=300, blank=True, help_text="Technical detail for support agents.")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    delivery = models.CharField(max_length=12, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.setup.reference} {self.signature} {self.status}"

@@ -1,0 +1,305 @@
+"""What the wizard does to a setup. Views call these; nothing here knows about requests or templates."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
+from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
+from wizard.catalog.templates import published_template
+from wizard.clickatell import client
+from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
+from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES, Signature
+from wizard.vault import store
+
+from . import steps
+from .forms import mask_number
+from .models import Setup, TestAttempt
+
+log = logging.getLogger(__name__)
+
+SECRET_FIELDS = [steps.PASSWORD, steps.API_KEY]
+
+
+def progress_of(setup: Setup) -> steps.Progress:
+    return steps.Progress(
+        app_chosen=setup.app_chosen,
+        signature=setup.signature,
+        credentials_given=setup.credentials_saved_at is not None,
+        secrets_held=setup.credentials_saved_at is not None and store.has_secret(setup.vault_owner, steps.API_KEY),
+    )
+
+
+def move_to(setup: Setup, step: str) -> None:
+    if setup.step != step:
+        setup.step = step
+        setup.save(update_fields=["step", "updated_at"])
+
+
+def choose_app(setup: Setup, platform: Platform | None) -> None:
+    changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (platform is None)
+    setup.platform = platform
+    setup.app_unlisted = platform is None
+    if changed:
+        # Another app may use another signature: the boxes must be confirmed again.
+        _drop_credentials(setup)
+        setup.app_fields = setup.portal_integration = setup.signature = ""
+    setup.step = steps.FIELDS
+    setup.save()
+
+
+def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> None:
+    catalog_signature = setup.platform.signature if setup.platform else ""
+    signature = steps.signature_for(app_fields, catalog_signature, portal_integration)
+    if setup.signature and setup.signature != signature.value:
+        _drop_credentials(setup)
+    setup.app_fields = app_fields
+    setup.portal_integration = portal_integration if signature.portal_native else ""
+    setup.signature = signature.value
+    setup.step = steps.CREDENTIALS
+    setup.save()
+
+
+def _drop_credentials(setup: Setup) -> None:
+    """Another signature needs other credentials: nothing typed for the old one carries over."""
+    forget_credentials(setup)
+    setup.credentials_saved_at = setup.test_passed_at = setup.delivery_confirmed = None
+    setup.username = setup.api_key_hint = ""
+
+
+def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
+    owner = setup.vault_owner
+    with transaction.atomic():
+        for name in SECRET_FIELDS:
+            if name in cleaned:
+                store.store_secret(owner, name, cleaned[name])
+            else:
+                store.forget(owner, [name])
+        setup.username = cleaned.get(steps.USERNAME, "")
+        setup.api_key_hint = steps.key_hint(cleaned[steps.API_KEY])
+        setup.password_has_reserved_chars = bool(set(cleaned.get(steps.PASSWORD, "")) & steps.URL_RESERVED)
+        setup.credentials_saved_at = timezone.now()
+        setup.test_passed_at = None
+        setup.delivery_confirmed = None
+        setup.step = steps.TEST
+        setup.save()
+
+
+def forget_credentials(setup: Setup) -> int:
+    return store.forget(setup.vault_owner)
+
+
+def issue_send_token(setup: Setup) -> str:
+    setup.send_token = secrets.token_urlsafe(16)
+    setup.save(update_fields=["send_token", "updated_at"])
+    return setup.send_token
+
+
+def claim_send_token(setup: Setup, token: str) -> bool:
+    """True exactly once per issued token, across processes (an atomic conditional update)."""
+    if not token:
+        return False
+    return Setup.objects.filter(pk=setup.pk, send_token=token).update(send_token="") == 1
+
+
+def test_message(setup: Setup) -> str:
+    # Server-chosen text: the customer can't turn the test into a message of their own.
+    return f"Portal Switch test (ref {setup.reference}): your Clickatell credentials work."
+
+
+def _credentials(setup: Setup) -> client.Credentials | None:
+    owner = setup.vault_owner
+    api_key = store.read_secret(owner, steps.API_KEY)
+    if api_key is None:
+        return None
+    password = store.read_secret(owner, steps.PASSWORD) or ""
+    if setup.signature_enum.needs_account_login and not password:
+        return None
+    return client.Credentials(api_key=api_key, username=setup.username, password=password)
+
+
+def run_test_send(setup: Setup, phone_e164: str) -> TestAttempt | None:
+    """Send the test exactly as the customer's app will. None when the secrets have expired meanwhile."""
+    try:
+        credentials = _credentials(setup)
+    except store.SecretUnavailable:
+        forget_credentials(setup)
+        credentials = None
+    if credentials is None:
+        return None
+    attempt = TestAttempt.objects.create(
+        setup=setup, signature=setup.signature, destination_masked=mask_number(phone_e164)
+    )
+    outcome = client.send_test(
+        setup.signature_enum, credentials, phone_e164, test_message(setup),
+        session_flow=bool(setup.platform and setup.platform.uses_session_login),
+    )
+    attempt.status = outcome.status
+    attempt.message_id = outcome.message_id
+    attempt.error_code = outcome.error_code
+    attempt.http_status = outcome.http_status
+    attempt.diagnosis_key = outcome.diagnosis.key if outcome.diagnosis else ""
+    attempt.detail = outcome.detail[:300]
+    attempt.duration_ms = outcome.duration_ms
+    attempt.delivery = "pending" if outcome.accepted else ""
+    attempt.finished_at = timezone.now()
+    attempt.save()
+    if outcome.accepted:
+        setup.test_passed_at = attempt.finished_at
+        setup.delivery_confirmed = None
+        setup.save(update_fields=["test_passed_at", "delivery_confirmed", "updated_at"])
+    log.info("setup %s test send: %s %s", setup.reference, attempt.status, attempt.error_code or attempt.message_id)
+    return attempt
+
+
+def check_delivery(setup: Setup, attempt: TestAttempt) -> str:
+    try:
+        credentials = _credentials(setup)
+    except store.SecretUnavailable:
+        credentials = None
+    if credentials is None or not attempt.message_id:
+        return attempt.delivery
+    delivery = client.query_delivery(setup.signature_enum, credentials, attempt.message_id)
+    if delivery.state != "unknown" or not attempt.delivery:
+        attempt.delivery = delivery.state
+        attempt.save(update_fields=["delivery"])
+    return attempt.delivery
+
+
+def confirm_delivery(setup: Setup, arrived: bool) -> None:
+    """The customer's answer to "did the SMS arrive?". Yes ends the test: the secrets go at once."""
+    setup.delivery_confirmed = arrived
+    if arrived:
+        forget_credentials(setup)
+        setup.step = steps.INSTRUCTIONS
+    setup.save()
+
+
+def latest_attempt(setup: Setup) -> TestAttempt | None:
+    return setup.attempts.order_by("-started_at", "-pk").first()
+
+
+def attempt_diagnosis(attempt: TestAttempt) -> Diagnosis | None:
+    """What the customer reads about an attempt; a send that never finished is an honest "unknown"."""
+    if attempt.status == TestAttempt.PENDING:
+        stale_after = settings.CLICKATELL_CONNECT_TIMEOUT + settings.CLICKATELL_READ_TIMEOUT + 5
+        if timezone.now() - attempt.started_at > timedelta(seconds=stale_after):
+            return TRANSPORT["unknown"]
+        return None
+    return by_key(attempt.diagnosis_key) if attempt.diagnosis_key else None
+
+
+# --- the instructions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Box:
+    label: str
+    role: str
+    shows: str
+    highlight: bool
+
+
+@dataclass(frozen=True)
+class Instructions:
+    app_name: str
+    settings_path: str
+    steps: list[Step]
+    boxes: list[Box]
+    warnings: list[str]
+    template_version: str
+
+
+def instruction_values(setup: Setup) -> dict[str, str]:
+    platform = setup.platform
+    signature = setup.signature_enum
+    labels = steps.COMMON_LABELS[setup.app_fields or steps.app_fields_of(signature)]
+    key_default = "API ID" if signature.needs_account_login else labels[0]
+    return {
+        "app_name": platform.name if platform else "your app",
+        "settings_path": platform.settings_path if platform else "your app's SMS or Clickatell settings",
+        "portal_path": PORTAL_PATH,
+        "integration_type": PORTAL_INTEGRATION_TYPES.get(signature, "HTTP"),
+        "key_label": platform.label_for(ROLE_KEY, key_default) if platform else key_default,
+        "username_label": platform.label_for(ROLE_USERNAME, "Username") if platform else "Username",
+        "password_label": platform.label_for(ROLE_PASSWORD, "Password") if platform else "Password",
+        "username": setup.username or "your Account username",
+        "password_hint": "your Account Password",
+        "api_key_hint": f"your API Key (ending …{setup.api_key_hint})" if setup.api_key_hint else "your API Key",
+        "reference": setup.reference,
+    }
+
+
+def _boxes(setup: Setup, values: dict[str, str]) -> list[Box]:
+    signature = setup.signature_enum
+    shows = {
+        ROLE_USERNAME: setup.username,
+        ROLE_PASSWORD: "your Account Password",
+        ROLE_KEY: values["api_key_hint"],
+    }
+    if setup.platform:
+        roles = [(label, role, hint) for label, role, hint in setup.platform.field_roles()]
+    else:
+        roles = [(values["key_label"], ROLE_KEY, "")]
+        if signature.needs_account_login:
+            roles = [(values["username_label"], ROLE_USERNAME, ""), (values["password_label"], ROLE_PASSWORD, ""),
+                     *roles]
+    return [
+        Box(label=label, role=role, shows=shows.get(role, hint),
+            highlight=role == ROLE_KEY and signature.needs_account_login)
+        for label, role, hint in roles
+    ]
+
+
+def _warnings(setup: Setup) -> list[str]:
+    platform = setup.platform
+    warnings = []
+    if platform and platform.workaround_blocked and setup.signature_enum.needs_account_login:
+        warnings.append(f"This app can't take a Portal API Key in its API ID box: {platform.workaround_blocked}")
+    if platform and platform.sends_credentials_unencoded and setup.password_has_reserved_chars:
+        warnings.append(
+            f"{platform.name} puts your password into a web address without encoding it. Your password "
+            "contains a character such as & # + % ? or a space, which will break the app's login even "
+            "though our test passed. Change your Portal password to one without those characters."
+        )
+    return warnings
+
+
+def instructions_for(setup: Setup, record: bool = True) -> Instructions:
+    values = instruction_values(setup)
+    template = published_template(setup.platform, setup.signature)
+    try:
+        rendered = render(template.body, values) if template else []
+    except TemplateError:
+        log.warning("instruction template %s is invalid; showing the generic one", template.pk)
+        template = published_template(None, setup.signature)
+        rendered = render(template.body, values)
+    if record and template and setup.instructions_shown_id != template.pk:
+        setup.instructions_shown = template
+        setup.save(update_fields=["instructions_shown", "updated_at"])
+    return Instructions(
+        app_name=values["app_name"],
+        settings_path=values["settings_path"],
+        steps=rendered,
+        boxes=_boxes(setup, values),
+        warnings=_warnings(setup),
+        template_version=str(template) if template else "",
+    )
+
+
+def instructions_text(setup: Setup) -> str:
+    """A plain-text copy for download: the same steps, no secrets."""
+    instructions = instructions_for(setup, record=False)
+    lines = [f"# Connect {instructions.app_name} to Clickatell", "", f"Reference: {setup.reference}", ""]
+    lines += [f"{n}. {step.text}" for n, step in enumerate((s for s in instructions.steps if not s.warning), 1)]
+    lines += ["", "## What goes in each box", ""]
+    lines += [f"- {box.label}: {box.shows}" for box in instructions.boxes]
+    notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings
+    if notes:
+        lines += ["", "## Watch out", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"

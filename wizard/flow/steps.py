@@ -1,0 +1,205 @@
+"""The wizard's rules in plain Python: which step comes next, what each needs, what the answers mean.
+
+Nothing here touches HTTP or the database, so tests drive it directly.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from wizard.clickatell.signatures import Signature
+
+APP, FIELDS, CREDENTIALS, TEST, INSTRUCTIONS = "app", "fields", "credentials", "test", "instructions"
+ORDER = [APP, FIELDS, CREDENTIALS, TEST, INSTRUCTIONS]
+TITLES = {
+    APP: "Your app",
+    FIELDS: "Its boxes",
+    CREDENTIALS: "Your credentials",
+    TEST: "Test send",
+    INSTRUCTIONS: "Instructions",
+}
+STEP_CHOICES = [(step, TITLES[step]) for step in ORDER]
+
+# What the customer's app shows for Clickatell.
+API_KEY_BOX, API_ID_BOXES, AUTH_TOKEN_BOX = "api_key", "api_id", "auth_token"
+APP_FIELD_CHOICES = [
+    (API_KEY_BOX, "An API Key box (it may be called API Token, Token, Auth token or Key)"),
+    (API_ID_BOXES, "Only Username, Password and API ID boxes"),
+    (AUTH_TOKEN_BOX, "An “auth token” for Clickatell's old REST API (Developer Central)"),
+]
+# Labels shown for an unlisted app, in the words apps commonly use.
+COMMON_LABELS = {
+    API_KEY_BOX: ["API Key", "API Token", "Auth token"],
+    API_ID_BOXES: ["Username", "Password", "API ID"],
+    AUTH_TOKEN_BOX: ["Auth token", "Access token"],
+}
+PORTAL_INTEGRATIONS = [Signature.PLATFORM_HTTP, Signature.PLATFORM_REST, Signature.ONE_API]
+
+USERNAME, PASSWORD, API_KEY = "username", "password", "api_key"
+
+
+def app_fields_of(signature: Signature) -> str:
+    """What a catalog app's signature says its settings form shows."""
+    if signature.portal_native:
+        return API_KEY_BOX
+    if signature is Signature.LEGACY_REST:
+        return AUTH_TOKEN_BOX
+    return API_ID_BOXES
+
+
+def signature_for(app_fields: str, catalog_signature: str = "", portal_integration: str = "") -> Signature:
+    """The signature the app will use, from the boxes it shows.
+
+    Where the catalog knows the app and the customer confirms its boxes, the catalog's signature
+    stands (it knows, say, that an app with an API Key box sends to the REST endpoint). Otherwise an
+    API Key box means the Portal API the customer's integration was made for, and Username /
+    Password / API ID boxes mean the old signature with the workaround.
+    """
+    if catalog_signature and app_fields_of(Signature(catalog_signature)) == app_fields:
+        return Signature(catalog_signature)
+    if app_fields == API_KEY_BOX:
+        if portal_integration not in {s.value for s in PORTAL_INTEGRATIONS}:
+            raise ValueError("an API Key app needs the Portal integration type")
+        return Signature(portal_integration)
+    if app_fields == AUTH_TOKEN_BOX:
+        return Signature.LEGACY_REST
+    if app_fields == API_ID_BOXES:
+        return Signature.LEGACY_HTTP
+    raise ValueError(f"unknown app fields {app_fields!r}")
+
+
+def fields_needed(signature: Signature) -> list[str]:
+    if signature.needs_account_login:
+        return [USERNAME, PASSWORD, API_KEY]
+    return [API_KEY]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a setup has so far, as far as step order cares."""
+
+    app_chosen: bool = False
+    signature: str = ""
+    credentials_given: bool = False
+    secrets_held: bool = False
+
+
+def requirement_missing(progress: Progress, step: str) -> str | None:
+    """The earliest step that must be done before ``step``, or None when ``step`` may be shown."""
+    needs = {
+        APP: None,
+        FIELDS: APP if not progress.app_chosen else None,
+        CREDENTIALS: FIELDS if not progress.signature else None,
+        TEST: CREDENTIALS if not progress.secrets_held else None,
+        INSTRUCTIONS: CREDENTIALS if not progress.credentials_given else None,
+    }
+    missing = needs[step]
+    if missing is None:
+        return None
+    return requirement_missing(progress, missing) or missing
+
+
+def step_allowed(progress: Progress, step: str) -> str:
+    """``step`` itself when it may be shown, else the step the customer must finish first."""
+    return requirement_missing(progress, step) or step
+
+
+def next_step(step: str) -> str:
+    return ORDER[min(ORDER.index(step) + 1, len(ORDER) - 1)]
+
+
+def reached(progress: Progress) -> list[str]:
+    """The steps a customer may go back to, for the progress bar."""
+    return [step for step in ORDER if requirement_missing(progress, step) is None]
+
+
+# --- checking what the customer typed ---------------------------------------------------------------
+
+_OLD_API_ID = re.compile(r"^\d{1,7}$")
+_KEY_CHARACTERS = re.compile(r"^[A-Za-z0-9_\-+/]+=*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Characters an app that glues credentials into a URL without encoding will mangle.
+URL_RESERVED = set("&#+%? ")
+
+
+@dataclass
+class CredentialCheck:
+    cleaned: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_credentials(signature: Signature, values: dict[str, str]) -> CredentialCheck:
+    """Catch the usual mistakes, each with a message that says what to do."""
+    check = CredentialCheck()
+    needed = fields_needed(signature)
+    if USERNAME in needed:
+        _check_username(values.get(USERNAME, ""), check)
+    if PASSWORD in needed:
+        password = values.get(PASSWORD, "")
+        if not password:
+            check.errors[PASSWORD] = "Enter your Account password: the one you sign in to the Clickatell Portal with."
+        else:
+            check.cleaned[PASSWORD] = password
+    _check_api_key(values.get(API_KEY, ""), check)
+    return check
+
+
+def _check_username(raw: str, check: CredentialCheck) -> None:
+    username = raw.strip()
+    if not username:
+        check.errors[USERNAME] = "Enter your Account username: the name you sign in to the Clickatell Portal with."
+    elif _EMAIL.match(username):
+        check.errors[USERNAME] = (
+            "That is an e-mail address. Enter your Account username instead: in the Portal it is shown "
+            "under your profile, and it has no “@”."
+        )
+    elif any(ch.isspace() for ch in username):
+        check.errors[USERNAME] = "Usernames have no spaces. Check for a space in the middle and try again."
+    else:
+        check.cleaned[USERNAME] = username
+
+
+def _check_api_key(raw: str, check: CredentialCheck) -> None:
+    key = raw.strip()
+    if not key:
+        check.errors[API_KEY] = (
+            "Enter your API Key. You find it in the Portal under My Workspace → API Integrations → "
+            "select the API → API Details."
+        )
+        return
+    if any(ch.isspace() for ch in key):
+        check.errors[API_KEY] = (
+            "Your API Key has a space or line break in the middle. Copy it again from the Portal in one "
+            "piece and paste it here."
+        )
+    elif _OLD_API_ID.match(key):
+        check.errors[API_KEY] = (
+            "That looks like your old API ID (a short number). The Portal gives you an API Key instead: "
+            "a long code that usually ends with “==”. Copy it from API Details in the Portal."
+        )
+    elif not _KEY_CHARACTERS.match(key):
+        check.errors[API_KEY] = (
+            "That doesn't look like an API Key: it has characters a key never contains. Copy the key "
+            "again from API Details in the Portal."
+        )
+    elif len(key) < 20:
+        check.errors[API_KEY] = (
+            f"That is only {len(key)} characters; Portal API Keys are about 24. It looks cut short: copy "
+            "the whole key, including the “==” at its end."
+        )
+    else:
+        check.cleaned[API_KEY] = key
+        if key != raw:
+            check.notices.append(
+                "We removed spaces or line breaks from around your API Key. When you paste it into your "
+                "app, make sure none come along there either."
+            )
+
+
+def key_hint(api_key: str) -> str:
+    """What of the key may be shown again: its last four characters."""
+    return api_key[-4:]

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "flow"
+
+urlpatterns = [
+    path("", views.app_step, name="home"),
+    path("s/<str:token>/app/", views.app_step, name="app"),
+    path("s/<str:token>/fields/", views.fields_step, name="fields"),
+    path("s/<str:token>/credentials/", views.credentials_step, name="credentials"),
+    path("s/<str:token>/credentials/forget/", views.forget, name="forget"),
+    path("s/<str:token>/test/", views.test_step, name="test"),
+    path("s/<str:token>/test/delivery/", views.check_delivery, name="check_delivery"),
+    path("s/<str:token>/test/confirm/", views.confirm_delivery, name="confirm_delivery"),
+    path("s/<str:token>/instructions/", views.instructions_step, name="instructions"),
+    path("s/<str:token>/instructions.md", views.instructions_download, name="instructions_download"),
+]

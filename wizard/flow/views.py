@@ -1,0 +1,268 @@
+"""Thin views: read the request, call one service, render the whole page or (for htmx) just the step."""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from wizard.catalog.models import Platform
+from wizard.catalog.search import search_platforms
+from wizard.vault import store
+
+from . import services, steps
+from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, PhoneForm
+from .models import Setup
+
+
+def step_url(setup: Setup, step: str) -> str:
+    return reverse(f"flow:{step}", args=[setup.token])
+
+
+def _setup_or_404(token: str) -> Setup:
+    return get_object_or_404(Setup.objects.select_related("platform"), token=token)
+
+
+def _guard(setup: Setup, step: str):
+    """Step order is enforced here, on the server: a skipped step sends the customer back to it."""
+    allowed = steps.step_allowed(services.progress_of(setup), step)
+    if allowed != step:
+        if step == steps.TEST and allowed == steps.CREDENTIALS and setup.credentials_saved_at:
+            return allowed, "Your credentials were deleted (we keep them only for a short time). Enter them again."
+        return allowed, None
+    return None, None
+
+
+def _render(request, template: str, context: dict, setup: Setup | None = None, status: int = 200):
+    progress = services.progress_of(setup) if setup else steps.Progress()
+    context = {
+        "setup": setup,
+        "nav": [
+            {"step": s, "title": steps.TITLES[s], "url": step_url(setup, s) if setup else "",
+             "reachable": setup is not None and s in steps.reached(progress),
+             "current": s == context.get("current_step", steps.APP)}
+            for s in steps.ORDER
+        ],
+        **context,
+    }
+    # One template serves both: the whole page, or for htmx only the part it swaps.
+    name = template
+    if request.htmx and not request.htmx.history_restore_request:
+        name = f"{template}#platform-list" if request.htmx.target == "platform-list" else f"{template}#wizard"
+    response = TemplateResponse(request, name, context, status=status)
+    response["Vary"] = "HX-Request"
+    if request.htmx and request.method == "GET":
+        response["HX-Push-Url"] = request.get_full_path()
+    return response
+
+
+def _guarded_step(request, token: str, step: str):
+    setup = _setup_or_404(token)
+    go_to, message = _guard(setup, step)
+    if go_to:
+        if message:
+            messages.warning(request, message)
+        return setup, redirect(step_url(setup, go_to))
+    if request.method == "GET":
+        services.move_to(setup, step)
+    return setup, None
+
+
+# --- step 1: which app ------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def app_step(request, token: str | None = None):
+    setup = _setup_or_404(token) if token else None
+    if request.method == "POST":
+        slug = request.POST.get("platform", "")
+        platform = None
+        if slug != "unlisted":
+            platform = Platform.objects.filter(slug=slug).first()
+            if platform is None:
+                messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
+                return redirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
+        if setup is None:
+            setup = Setup.objects.create()
+        services.choose_app(setup, platform)
+        return redirect(step_url(setup, steps.FIELDS))
+    if setup:
+        services.move_to(setup, steps.APP)
+    query = request.GET.get("q", "").strip()[:100]
+    return _render(request, "flow/app.html", {
+        "current_step": steps.APP,
+        "query": query,
+        "platforms": search_platforms(query),
+        "choose_url": step_url(setup, steps.APP) if setup else reverse("flow:home"),
+    }, setup)
+
+
+# --- step 2: which boxes the app shows ----------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def fields_step(request, token: str):
+    setup, go = _guarded_step(request, token, steps.FIELDS)
+    if go:
+        return go
+    platform = setup.platform
+    different = platform is None or request.GET.get("different") == "1" or request.POST.get("different") == "1"
+    if different:
+        form = AppFieldsForm(request.POST or None, ask_integration=True,
+                             initial={"app_fields": setup.app_fields, "portal_integration": setup.portal_integration})
+    else:
+        form = ConfirmFieldsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if different:
+            services.choose_fields(setup, form.cleaned_data["app_fields"],
+                                   form.cleaned_data.get("portal_integration", ""))
+        elif form.cleaned_data["confirm"] == "yes":
+            services.choose_fields(setup, steps.app_fields_of(platform.signature_enum))
+        else:
+            return redirect(step_url(setup, steps.FIELDS) + "?different=1")
+        return redirect(step_url(setup, steps.CREDENTIALS))
+    return _render(request, "flow/fields.html", {
+        "current_step": steps.FIELDS,
+        "form": form,
+        "different": different,
+        "platform": platform,
+        "boxes": platform.field_roles() if platform else [],
+        "common_labels": steps.COMMON_LABELS,
+        "blocked": platform.workaround_blocked if platform and platform.signature_enum.needs_account_login else "",
+    }, setup)
+
+
+# --- step 3: credentials -------------------------------------------------------------------------------
+
+
+@never_cache
+@sensitive_post_parameters("password", "api_key")
+@require_http_methods(["GET", "POST"])
+def credentials_step(request, token: str):
+    setup, go = _guarded_step(request, token, steps.CREDENTIALS)
+    if go:
+        return go
+    form = CredentialsForm(request.POST or None, signature=setup.signature_enum,
+                           initial={"username": setup.username})
+    if request.method == "POST" and form.is_valid():
+        services.save_credentials(setup, form.cleaned_data)
+        for notice in form.notices:
+            messages.info(request, notice)
+        return redirect(step_url(setup, steps.TEST))
+    return _render(request, "flow/credentials.html", {
+        "current_step": steps.CREDENTIALS,
+        "form": form,
+        "signature": setup.signature_enum,
+        "expires_at": store.expiry_of(setup.vault_owner),
+    }, setup)
+
+
+@require_POST
+def forget(request, token: str):
+    setup = _setup_or_404(token)
+    services.forget_credentials(setup)
+    messages.success(request, "Your password and API Key are deleted from Portal Switch.")
+    return redirect(step_url(setup, steps.CREDENTIALS))
+
+
+# --- step 4: the live test send -------------------------------------------------------------------------
+
+
+def _phone_session_key(setup: Setup) -> str:
+    return f"phone:{setup.pk}"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def test_step(request, token: str):
+    setup, go = _guarded_step(request, token, steps.TEST)
+    if go:
+        return go
+    form = PhoneForm(request.POST or None, initial={"phone": request.session.get(_phone_session_key(setup), "")})
+    if request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        request.session[_phone_session_key(setup)] = phone
+        if not services.claim_send_token(setup, form.cleaned_data["attempt_token"]):
+            messages.info(request, "That test was already sent: its result is below.")
+            return redirect(step_url(setup, steps.TEST))
+        attempt = services.run_test_send(setup, phone)
+        if attempt is None:
+            messages.warning(request, "Your credentials were deleted (we keep them only for a short time). "
+                                      "Enter them again.")
+            return redirect(step_url(setup, steps.CREDENTIALS))
+        return redirect(step_url(setup, steps.TEST))
+    attempt = services.latest_attempt(setup)
+    form.initial["attempt_token"] = services.issue_send_token(setup)
+    if request.method == "POST":
+        form.data = form.data.copy()
+        form.data["attempt_token"] = form.initial["attempt_token"]
+    diagnosis = services.attempt_diagnosis(attempt) if attempt else None
+    fix_url = ""
+    if diagnosis and diagnosis.step and diagnosis.step != steps.TEST:
+        fix_url = step_url(setup, diagnosis.step) + (f"#id_{diagnosis.field}" if diagnosis.field else "")
+    return _render(request, "flow/test.html", {
+        "current_step": steps.TEST,
+        "form": form,
+        "attempt": attempt,
+        "diagnosis": diagnosis,
+        "fix_url": fix_url,
+        "signature": setup.signature_enum,
+    }, setup)
+
+
+@never_cache
+@require_POST
+def check_delivery(request, token: str):
+    setup = _setup_or_404(token)
+    attempt = services.latest_attempt(setup)
+    if attempt is None or not attempt.message_id:
+        raise Http404("no accepted test to follow")
+    services.check_delivery(setup, attempt)
+    return redirect(step_url(setup, steps.TEST))
+
+
+@never_cache
+@require_POST
+def confirm_delivery(request, token: str):
+    setup = _setup_or_404(token)
+    if setup.test_passed_at is None:
+        return redirect(step_url(setup, steps.TEST))
+    arrived = request.POST.get("arrived") == "yes"
+    services.confirm_delivery(setup, arrived)
+    if arrived:
+        messages.success(request, "Your test worked. We've deleted your password and API Key from Portal Switch.")
+        return redirect(step_url(setup, steps.INSTRUCTIONS))
+    messages.info(request, "Sorry it didn't arrive. Check the number, wait a minute, and send another test.")
+    return redirect(step_url(setup, steps.TEST))
+
+
+# --- step 5: instructions ---------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET"])
+def instructions_step(request, token: str):
+    setup, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    if go:
+        return go
+    return _render(request, "flow/instructions.html", {
+        "current_step": steps.INSTRUCTIONS,
+        "instructions": services.instructions_for(setup),
+        "secrets_held": store.has_secret(setup.vault_owner, steps.API_KEY),
+    }, setup)
+
+
+@never_cache
+@require_http_methods(["GET"])
+def instructions_download(request, token: str):
+    setup, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    if go:
+        return go
+    response = HttpResponse(services.instructions_text(setup), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="portal-switch-{setup.reference}.md"'
+    return response

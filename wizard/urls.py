@@ -1,0 +1,8 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("wizard.flow.urls")),
+    path("console/", include("wizard.console.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,108 @@
+"""Keep customer secrets as briefly as possible: put, read (only the test send does), forget, purge."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import crypto
+from .crypto import SecretUnavailable
+from .models import StoredSecret
+
+__all__ = [
+    "SecretUnavailable",
+    "expiry_of",
+    "forget",
+    "has_secret",
+    "purge_expired",
+    "read_secret",
+    "rotate_keys",
+    "store_secret",
+]
+
+log = logging.getLogger(__name__)
+
+
+def default_ttl() -> timedelta:
+    return timedelta(minutes=settings.PORTAL_SECRET_TTL_MINUTES)
+
+
+def store_secret(owner: str, field: str, value: str, ttl: timedelta | None = None) -> None:
+    sealed = crypto.seal(value, owner, field)
+    StoredSecret.objects.update_or_create(
+        owner=owner,
+        field=field,
+        defaults={
+            "key_id": sealed.key_id,
+            "nonce": sealed.nonce,
+            "ciphertext": sealed.ciphertext,
+            "expires_at": timezone.now() + (ttl or default_ttl()),
+        },
+    )
+
+
+def _live(owner: str):
+    return StoredSecret.objects.filter(owner=owner, expires_at__gt=timezone.now())
+
+
+def has_secret(owner: str, field: str) -> bool:
+    return _live(owner).filter(field=field).exists()
+
+
+def expiry_of(owner: str) -> datetime | None:
+    return _live(owner).order_by("expires_at").values_list("expires_at", flat=True).first()
+
+
+def _unseal(row: StoredSecret) -> str:
+    return crypto.unseal(crypto.Sealed(row.key_id, bytes(row.nonce), bytes(row.ciphertext)), row.owner, row.field)
+
+
+def read_secret(owner: str, field: str) -> str | None:
+    """The plaintext, or None when absent or expired. Raises SecretUnavailable when it cannot be read."""
+    row = _live(owner).filter(field=field).first()
+    if row is None:
+        return None
+    try:
+        return _unseal(row)
+    except SecretUnavailable:
+        log.warning("vault: could not decrypt %s %s (key %s)", owner, field, row.key_id)
+        raise
+
+
+def forget(owner: str, fields: list[str] | None = None) -> int:
+    rows = StoredSecret.objects.filter(owner=owner)
+    if fields is not None:
+        rows = rows.filter(field__in=fields)
+    deleted, _ = rows.delete()
+    return deleted
+
+
+def purge_expired(now: datetime | None = None) -> int:
+    deleted, _ = StoredSecret.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
+def rotate_keys(batch_size: int = 500) -> tuple[int, int]:
+    """Re-encrypt every secret not under the active key. Returns (rotated, unreadable)."""
+    active = crypto.keyring().active_id
+    rotated = unreadable = 0
+    last_pk = 0
+    while True:
+        batch = list(StoredSecret.objects.filter(pk__gt=last_pk).exclude(key_id=active).order_by("pk")[:batch_size])
+        if not batch:
+            return rotated, unreadable
+        for row in batch:
+            last_pk = row.pk
+            try:
+                value = _unseal(row)
+            except SecretUnavailable:
+                unreadable += 1
+                continue
+            sealed = crypto.seal(value, row.owner, row.field)
+            with transaction.atomic():
+                StoredSecret.objects.filter(pk=row.pk, key_id=row.key_id).update(
+                    key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
+                )
+            rotated += 1
