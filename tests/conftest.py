@@ -51,6 +51,18 @@ def sandbox(sandbox_server, settings):
     return sandbox_server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def plain_static_files():
+    """Tests serve static files from the source folders; production serves collectstatic's hashed copies."""
+    from django.test import override_settings
+
+    with override_settings(STORAGES={
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():

@@ -22,6 +22,11 @@ def step_url(setup: Setup, step: str) -> str:
     return reverse(f"flow:{step}", args=[setup.token])
 
 
+def _posted(request):
+    """The POST data to bind a form to (even when empty, so missing answers are reported), or None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _setup_or_404(token: str) -> Setup:
     return get_object_or_404(Setup.objects.select_related("platform"), token=token)
 
@@ -113,10 +118,10 @@ def fields_step(request, token: str):
     platform = setup.platform
     different = platform is None or request.GET.get("different") == "1" or request.POST.get("different") == "1"
     if different:
-        form = AppFieldsForm(request.POST or None, ask_integration=True,
+        form = AppFieldsForm(_posted(request), ask_integration=True,
                              initial={"app_fields": setup.app_fields, "portal_integration": setup.portal_integration})
     else:
-        form = ConfirmFieldsForm(request.POST or None)
+        form = ConfirmFieldsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         if different:
             services.choose_fields(setup, form.cleaned_data["app_fields"],
@@ -147,7 +152,7 @@ def credentials_step(request, token: str):
     setup, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
         return go
-    form = CredentialsForm(request.POST or None, signature=setup.signature_enum,
+    form = CredentialsForm(_posted(request), signature=setup.signature_enum,
                            initial={"username": setup.username})
     if request.method == "POST" and form.is_valid():
         services.save_credentials(setup, form.cleaned_data)
@@ -183,7 +188,7 @@ def test_step(request, token: str):
     setup, go = _guarded_step(request, token, steps.TEST)
     if go:
         return go
-    form = PhoneForm(request.POST or None, initial={"phone": request.session.get(_phone_session_key(setup), "")})
+    form = PhoneForm(_posted(request), initial={"phone": request.session.get(_phone_session_key(setup), "")})
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         request.session[_phone_session_key(setup)] = phone

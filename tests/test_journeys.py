@@ -1,0 +1,313 @@
+"""Whole customer journeys through the Django test client, test sends going to the stand-in Clickatell."""
+
+from html import unescape
+import re
+from urllib.parse import parse_qs
+
+import pytest
+
+from wizard.flow.models import Setup, TestAttempt
+from wizard.vault.models import StoredSecret
+
+from .conftest import HTTP_KEY, MOBILE, PASSWORD, REST_KEY, USERNAME
+from .journeys import send_test_sms, send_token, start, url, walk_to_test
+
+pytestmark = pytest.mark.django_db
+
+LEGACY_CREDENTIALS = {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+
+
+def page(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return unescape(response.content.decode())
+
+
+def test_the_home_page_lists_the_whole_catalog(client):
+    html = page(client.get("/"))
+    assert html.count('name="platform"') == 55 + 1  # every app, plus "My app isn't listed"
+    assert "Which app are you connecting to Clickatell?" in html
+
+
+def test_search_narrows_the_list_and_forgives_case_and_typos(client):
+    html = page(client.get("/", {"q": "ZABIX"}))
+    assert re.findall(r'name="platform" value="([^"]+)"', html) == ["zabbix-sms-client", "unlisted"]
+
+
+def test_an_api_key_app_goes_from_choice_to_delivered_test_and_instructions(client, sandbox):
+    setup = start(client, "novu")  # Novu: API Key box, Portal REST
+    html = page(client.get(url(setup, "fields")))
+    assert "API Key" in html and "Portal REST API" in html
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    assert setup.signature == "platform_rest"
+    form = page(client.get(url(setup, "credentials")))
+    assert "Account password" not in form and "Account username" not in form  # only what the signature needs
+
+    response = send_test_sms(client, setup)
+    assert response.status_code == 302
+    [request] = sandbox.received()
+    assert request["path"] == "/messages" and request["headers"]["Authorization"] == REST_KEY
+    assert request["json"]["content"] == f"Portal Switch test (ref {setup.reference}): your Clickatell credentials work."
+
+    html = page(client.get(url(setup, "test")))
+    attempt = TestAttempt.objects.get(setup=setup)
+    assert "Clickatell accepted the test message" in html and attempt.message_id in html
+    assert attempt.destination_masked == "+278…567"
+
+    client.post(f"/s/{setup.token}/test/delivery/")
+    attempt.refresh_from_db()
+    assert attempt.delivery == "delivered"
+
+    response = client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    assert response["Location"].endswith("/instructions/")
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()  # deleted once it worked
+
+    html = page(client.get(response["Location"]))
+    assert "Set up Novu" in html and "your API Key (ending …" + REST_KEY[-4:] + ")" in html
+    assert "Your test message went through" in html
+    setup.refresh_from_db()
+    assert setup.instructions_shown is not None and setup.instructions_shown.platform == setup.platform
+
+
+def test_an_api_id_app_uses_the_workaround_fails_on_a_wrong_password_then_succeeds(client, sandbox):
+    setup = walk_to_test(client, "zabbix-sms-client",
+                         {"username": USERNAME, "password": "wrong-password", "api_key": REST_KEY})
+    assert setup.signature == "legacy_http"
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    assert "Clickatell did not accept your username or password" in html
+    assert "not your e-mail address" in html
+    assert f'href="/s/{setup.token}/credentials/#id_username"' in html
+
+    client.post(url(setup, "credentials"), LEGACY_CREDENTIALS)
+    send_test_sms(client, setup)
+    last = sandbox.received()[-1]
+    assert parse_qs(last["body"])["api_id"] == [REST_KEY]
+    assert parse_qs(last["body"])["password"] == [PASSWORD]
+    assert "Clickatell accepted the test message" in page(client.get(url(setup, "test")))
+
+    client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    html = page(client.get(url(setup, "instructions")))
+    assert "GATEWAY_API_ID" in html and "The API Key goes in this box." in html
+    assert USERNAME in html and "your Account Password" in html
+    assert PASSWORD not in html and REST_KEY not in html
+
+
+def test_an_app_that_logs_in_first_is_tested_with_the_session_flow(client, sandbox):
+    setup = walk_to_test(client, "whmcs-aktuel-sms", LEGACY_CREDENTIALS)
+    send_test_sms(client, setup)
+    assert [r["path"] for r in sandbox.received()] == ["/http/auth", "/http/sendmsg"]
+
+
+def test_an_unlisted_app_with_an_api_key_box_asks_which_integration(client, sandbox):
+    setup = start(client, "unlisted")
+    html = page(client.get(url(setup, "fields")))
+    assert "API Token" in html and "API ID" in html  # the common labels
+    html = page(client.post(url(setup, "fields"), {"app_fields": "api_key"}))
+    assert "Choose the integration type" in html
+    assert 'value="api_key" checked' in html or 'value="api_key"\n' in html or "checked" in html
+    client.post(url(setup, "fields"), {"app_fields": "api_key", "portal_integration": "platform_http"})
+    client.post(url(setup, "credentials"), {"api_key": HTTP_KEY})
+    send_test_sms(client, setup)
+    assert sandbox.received()[0]["path"] == "/messages/http/send"
+    client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    html = page(client.get(url(setup, "instructions")))
+    assert "Set up your app" in html and "integration's type is HTTP" in html
+
+
+def test_an_unlisted_app_with_only_api_id_boxes_gets_the_workaround(client, sandbox):
+    setup = walk_to_test(client, "unlisted", LEGACY_CREDENTIALS, fields={"app_fields": "api_id"})
+    assert setup.signature == "legacy_http"
+    html = page(client.get(url(setup, "instructions")))
+    assert "“API ID”" in html and "The API Key goes in this box." in html
+
+
+def test_a_catalog_app_can_say_it_shows_different_boxes(client, sandbox):
+    setup = start(client, "zabbix-sms-client")
+    response = client.post(url(setup, "fields"), {"confirm": "no"})
+    assert response["Location"].endswith("?different=1")
+    client.post(url(setup, "fields"), {"different": "1", "app_fields": "api_key", "portal_integration": "one_api"})
+    setup.refresh_from_db()
+    assert setup.signature == "one_api"
+
+
+def test_an_old_rest_token_app_is_told_the_truth_and_tested(client, sandbox):
+    setup = start(client, "symfony-notifier-clickatell")
+    html = page(client.get(url(setup, "fields")))
+    assert "Old SMS Gateway REST API" in html
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    assert "auth token" in html and "Upgrade the app" in html
+
+
+def test_an_app_where_the_workaround_cannot_work_says_so(client):
+    setup = start(client, "nextcloud-twofactor-clickatell-central")
+    html = page(client.get(url(setup, "fields")))
+    assert "can't use the usual workaround" in html and "Clickatell Portal" in html
+
+
+def test_steps_cannot_be_skipped_by_url(client):
+    setup = start(client, "novu")
+    for step in ("credentials", "test", "instructions"):
+        response = client.get(url(setup, step))
+        assert response.status_code == 302 and response["Location"].endswith("/fields/")
+
+
+def test_reload_back_and_resume_from_the_link(client, sandbox, django_user_model):
+    from django.test import Client
+
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    assert page(client.get(url(setup, "test")))  # reload
+    html = page(client.get(url(setup, "fields")))  # back
+    assert "Does your app show these boxes?" in html
+    other_browser = Client()
+    html = page(other_browser.get(url(setup, "test")))  # resume from the link elsewhere
+    assert setup.reference in html and "Send the test message" in html
+    send_test_sms(other_browser, setup)
+    assert TestAttempt.objects.filter(setup=setup, status="accepted").count() == 1
+
+
+def test_two_setups_side_by_side_stay_separate(client, sandbox):
+    first = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    second = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
+    assert first.reference != second.reference and first.token != second.token
+    send_test_sms(client, first)
+    assert first.attempts.count() == 1 and second.attempts.count() == 0
+    assert Setup.objects.get(pk=first.pk).signature == "platform_rest"
+    assert Setup.objects.get(pk=second.pk).signature == "legacy_http"
+
+
+def test_an_unknown_setup_link_is_a_404(client):
+    assert client.get("/s/not-a-real-token/test/").status_code == 404
+
+
+# --- bad input: a specific message on the same page, typed values kept, secrets never echoed -----------
+
+
+def test_bad_credentials_keep_the_username_but_never_echo_secrets(client):
+    setup = start(client, "zabbix-sms-client")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    html = page(client.post(url(setup, "credentials"),
+                            {"username": "keep-me", "password": "TopSecret#1", "api_key": "3442105"}))
+    assert "old API ID" in html
+    assert 'value="keep-me"' in html
+    assert "TopSecret#1" not in html and "3442105" not in html
+    assert "type them again" in html
+
+
+def test_an_email_as_username_is_caught(client):
+    setup = start(client, "zabbix-sms-client")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    html = page(client.post(url(setup, "credentials"), {**LEGACY_CREDENTIALS, "username": "ops@acme.example"}))
+    assert "That is an e-mail address" in html and 'value="ops@acme.example"' in html
+
+
+def test_a_pasted_key_with_line_breaks_is_cleaned_with_a_notice(client, sandbox):
+    setup = start(client, "novu")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    response = client.post(url(setup, "credentials"), {"api_key": f"\n {REST_KEY} \n"}, follow=True)
+    assert "removed spaces or line breaks" in page(response)
+    send_test_sms(client, setup)
+    assert sandbox.received()[0]["headers"]["Authorization"] == REST_KEY
+
+
+def test_missing_choices_get_messages(client):
+    setup = start(client, "novu")
+    assert "Tell us whether your app shows these boxes." in page(client.post(url(setup, "fields"), {}))
+    other = start(client, "unlisted")
+    assert "Choose the boxes your app shows." in page(client.post(url(other, "fields"), {}))
+
+
+def test_an_unknown_app_choice_is_refused(client):
+    response = client.post("/", {"platform": "no-such-app"}, follow=True)
+    assert "Choose your app from the list" in page(response)
+    assert not Setup.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("phone", "says"),
+    [
+        ("0821234567", "Start with + and your country code"),
+        ("+27 82 12", "doesn't exist"),
+        ("+44 909 876 5432", "Premium-rate numbers"),
+        ("+27 21 123 4567", "isn't a mobile number"),
+        ("not a number", "Start with +"),
+        ("+abc", "not a phone number we can read"),
+    ],
+)
+def test_bad_phone_numbers_are_refused_with_the_number_kept(client, sandbox, phone, says):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    html = page(client.post(url(setup, "test"), {"phone": phone, "attempt_token": send_token(client, setup)}))
+    assert says in html
+    assert f'value="{phone}"' in html
+    assert sandbox.received() == []  # validation never sends
+
+
+def test_a_00_prefix_is_read_as_international(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    send_test_sms(client, setup, phone="0027 82 123 4567")
+    assert sandbox.received()[0]["json"]["to"] == ["27821234567"]
+
+
+def test_a_replayed_or_double_submitted_form_sends_once(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    token = send_token(client, setup)
+    for _ in range(3):
+        client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": token})
+    assert len(sandbox.received()) == 1
+
+
+def test_forget_my_credentials_deletes_them_at_once(client, sandbox):
+    setup = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
+    assert StoredSecret.objects.filter(owner=setup.vault_owner).count() == 2
+    response = client.post(f"/s/{setup.token}/credentials/forget/", follow=True)
+    assert "deleted" in page(response)
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+    response = client.get(url(setup, "test"))
+    assert response["Location"].endswith("/credentials/")
+
+
+def test_expired_secrets_are_never_used_even_before_the_purge(client, sandbox, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    token = send_token(client, setup)
+    StoredSecret.objects.filter(owner=setup.vault_owner).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": token}, follow=True)
+    assert "Enter them again" in page(response)
+    assert sandbox.received() == []
+
+
+def test_a_send_interrupted_mid_call_leaves_an_unknown_record(client, sandbox, settings):
+    from datetime import timedelta
+
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    attempt = TestAttempt.objects.create(setup=setup, signature="platform_rest", destination_masked="+278…567")
+    TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - timedelta(minutes=5))
+    html = page(client.get(url(setup, "test")))
+    assert "We don't know whether the test was sent" in html and "Check your phone" in html
+
+
+def test_the_download_has_the_steps_and_no_secret(client, sandbox):
+    setup = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
+    response = client.get(f"/s/{setup.token}/instructions.md")
+    assert response["Content-Disposition"] == f'attachment; filename="portal-switch-{setup.reference}.md"'
+    text = response.content.decode()
+    assert "GATEWAY_USER: acme-ops" in text and "1. Open Zabbix" in text
+    assert PASSWORD not in text and REST_KEY not in text
+
+
+def test_htmx_requests_get_only_the_step(client):
+    setup = start(client, "novu")
+    html = page(client.get(url(setup, "fields"), headers={"HX-Request": "true", "HX-Target": "wizard"}))
+    assert html.lstrip().startswith('<div id="wizard"') and "<html" not in html
+    full = page(client.get(url(setup, "fields")))
+    assert "<html" in full and '<div id="wizard"' in full
+
+
+def test_htmx_search_returns_only_the_list(client):
+    html = page(client.get("/", {"q": "woo"}, headers={"HX-Request": "true", "HX-Target": "platform-list"}))
+    assert html.lstrip().startswith('<div id="platform-list"') and "WooCommerce" in html
