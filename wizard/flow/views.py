@@ -80,7 +80,7 @@ def _guarded_step(request, token: str, step: str):
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def app_step(request, token: str | None = None):
     setup = _setup_or_404(token) if token else None
     if request.method == "POST":
@@ -110,7 +110,7 @@ def app_step(request, token: str | None = None):
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def fields_step(request, token: str):
     setup, go = _guarded_step(request, token, steps.FIELDS)
     if go:
@@ -147,7 +147,7 @@ def fields_step(request, token: str):
 
 @never_cache
 @sensitive_post_parameters("password", "api_key")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def credentials_step(request, token: str):
     setup, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
@@ -183,7 +183,7 @@ def _phone_session_key(setup: Setup) -> str:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def test_step(request, token: str):
     setup, go = _guarded_step(request, token, steps.TEST)
     if go:
@@ -250,7 +250,7 @@ def confirm_delivery(request, token: str):
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def instructions_step(request, token: str):
     setup, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:
@@ -263,7 +263,7 @@ def instructions_step(request, token: str):
 
 
 @never_cache
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "HEAD"])
 def instructions_download(request, token: str):
     setup, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:

@@ -1,0 +1,191 @@
+"""Secrets never leak, and the deployment is hardened: headers, cookies, CSRF, error reports, check --deploy."""
+
+import json
+import logging
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client, RequestFactory
+
+from wizard.vault import crypto
+from wizard.vault.redaction import RedactingReporterFilter, redact
+
+from .conftest import MOBILE, SANDBOX_FIXTURE
+from .journeys import send_token, start, url
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RecordingClient(Client):
+    """A test client that keeps every response, so a test can search all of them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen: list[str] = []
+
+    def request(self, **request):
+        response = super().request(**request)
+        body = b"" if getattr(response, "streaming", False) else response.content
+        self.seen.append(f"{dict(response.items())}\n{response.cookies}\n{body.decode(errors='replace')}")
+        return response
+
+
+def test_canary_secrets_appear_nowhere_after_whole_journeys(sandbox, caplog, vault_keys):
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="urllib3")
+    password = f"Pw-{secrets.token_hex(6)}&# +%"
+    legacy_key = f"Ck{secrets.token_urlsafe(16)[:20]}=="
+    rest_key = f"Rk{secrets.token_urlsafe(16)[:20]}=="
+    account = {**SANDBOX_FIXTURE["accounts"][0], "username": "canary-user", "password": password,
+               "integrations": {legacy_key: "rest", rest_key: "rest"}}
+    sandbox.reset({**SANDBOX_FIXTURE, "accounts": [account]})
+    client = RecordingClient()
+
+    # The old-signature journey, with a bad input, a failed test, then success and delivery.
+    setup = start(client, "zabbix-sms-client")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.post(url(setup, "credentials"), {"username": "x@y.example", "password": password, "api_key": legacy_key})
+    client.post(url(setup, "credentials"), {"username": "canary-user", "password": "W" + password,
+                                            "api_key": legacy_key})
+    client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
+    client.post(url(setup, "credentials"), {"username": "canary-user", "password": password, "api_key": legacy_key})
+    client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
+    client.get(url(setup, "test"))
+    client.post(f"/s/{setup.token}/test/delivery/")
+    client.get(url(setup, "instructions"))
+    client.get(f"/s/{setup.token}/instructions.md")
+    client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    client.get(url(setup, "instructions"))
+
+    # The API-Key journey, left with its secret still held (abandoned).
+    other = start(client, "novu")
+    client.post(url(other, "fields"), {"confirm": "yes"})
+    client.post(url(other, "credentials"), {"api_key": rest_key})
+    client.post(url(other, "test"), {"phone": MOBILE, "attempt_token": send_token(client, other)})
+    client.get(url(other, "test"))
+    client.get(url(other, "credentials"), headers={"HX-Request": "true", "HX-Target": "wizard"})
+
+    assert any("Clickatell accepted the test message" in page for page in client.seen)
+    canaries = [password, legacy_key, rest_key, password.replace("&", "%26")]
+    places = {
+        "responses": "\n".join(client.seen),
+        "logs": "\n".join(f"{r.getMessage()} {r.args}" for r in caplog.records),
+        "database": "\n".join(connection.connection.iterdump()),
+        "sessions": "\n".join(json.dumps(s.get_decoded()) for s in Session.objects.all()),
+    }
+    for place, text in places.items():
+        for canary in canaries:
+            assert canary not in text, f"a secret leaked into {place}"
+    assert "canary-user" in places["responses"]  # the username is not a secret: it is shown
+
+
+@pytest.mark.parametrize("step", ["fields", "credentials"])
+def test_pages_carry_the_security_headers(client, step):
+    setup = start(client, "novu")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    response = client.get(url(setup, step))
+    csp = response["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "base-uri 'none'" in csp
+    html = response.content.decode()
+    assert all(f'nonce="{nonce}"' in tag for tag in re.findall(r"<script[^>]*>", html))
+    assert "<style" not in html and " style=" not in html  # no inline style for the CSP to block
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_every_form_needs_a_csrf_token():
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/", {"platform": "novu"}).status_code == 403
+    page = strict.get("/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert strict.post("/", {"platform": "novu", "csrfmiddlewaretoken": token}).status_code == 302
+
+
+def test_state_changes_only_on_post(client):
+    setup = start(client, "novu")
+    for path in ("credentials/forget/", "test/delivery/", "test/confirm/"):
+        assert client.get(f"/s/{setup.token}/{path}").status_code == 405
+
+
+def test_error_reports_hide_secret_fields():
+    request = RequestFactory().post("/x", {"password": "hunter2", "api_key": "K" * 24, "username": "ok"})
+    params = RedactingReporterFilter().get_post_parameters(request)
+    assert params["password"] == params["api_key"] == "********************"
+    assert params["username"] == "ok"
+
+
+def test_log_redaction_masks_every_signature_shape():
+    line = ('GET /messages/http/send?apiKey=AbC123==&to=27&content=x "POST /http/sendmsg?user=u&password=p%26q'
+            '&api_id=K==" {"Authorization": "Bearer tok123"} Authorization: RawKey==')
+    cleaned = redact(line)
+    for secret in ("AbC123", "p%26q", "K==", "tok123", "RawKey"):
+        assert secret not in cleaned
+    assert "to=27" in cleaned and "user=u" in cleaned
+
+
+def production_env(tmp_path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "CLICKATELL_"))}
+    env.update({
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "setup.example.com",
+        "PORTAL_HTTPS": "1",
+        "PORTAL_VAULT_KEYS": crypto.new_key_spec("prod1"),
+        "PORTAL_DATA_DIR": str(tmp_path),
+    })
+    return env
+
+
+def test_check_deploy_reports_no_issue_with_production_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(tmp_path), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_the_development_vault_key(tmp_path):
+    env = production_env(tmp_path)
+    del env["PORTAL_VAULT_KEYS"]
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "vault.W001" in result.stdout + result.stderr
+
+
+HTTPS_PROBE = """
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+client = Client(HTTP_HOST="setup.example.com")
+plain = client.get("/")
+page = client.get("/", secure=True)
+print(json.dumps({"redirect": [plain.status_code, plain.get("Location")], "hsts": page.get("Strict-Transport-Security"),
+                  "cookies": {name: dict(morsel) for name, morsel in page.cookies.items()}}))
+"""
+
+
+def test_behind_https_cookies_are_host_prefixed_and_hsts_is_sent(tmp_path):
+    result = subprocess.run([sys.executable, "-c", HTTPS_PROBE], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**production_env(tmp_path), "DJANGO_SETTINGS_MODULE": "wizard.settings"})
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["redirect"] == [301, "https://setup.example.com/"]
+    assert seen["hsts"] == "max-age=31536000; includeSubDomains; preload"
+    csrf = seen["cookies"]["__Host-csrftoken"]
+    assert csrf["secure"] is True and csrf["httponly"] is True and csrf["samesite"] == "Strict"
+    assert csrf["path"] == "/"

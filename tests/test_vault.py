@@ -1,0 +1,126 @@
+"""The secrets vault: authenticated encryption bound to its record, fail-closed reads, rotation, expiry."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from wizard.vault import crypto, store
+from wizard.vault.models import StoredSecret
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "canary-Q7b2xV9kLp3N=="
+
+
+def raw_dump() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT owner, field, key_id, nonce, ciphertext FROM vault_storedsecret")
+        rows = cursor.fetchall()
+    return repr(rows)
+
+
+def test_a_secret_is_stored_only_as_ciphertext_and_reads_back(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    assert CANARY not in raw_dump() and CANARY.encode().hex() not in raw_dump()
+    row = StoredSecret.objects.get()
+    assert row.key_id == "k1" and len(bytes(row.nonce)) == 12
+    assert store.read_secret("setup:1", "api_key") == CANARY
+
+
+def test_the_same_value_encrypts_differently_each_time(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    store.store_secret("setup:2", "api_key", CANARY)
+    first, second = StoredSecret.objects.order_by("owner")
+    assert bytes(first.nonce) != bytes(second.nonce) and bytes(first.ciphertext) != bytes(second.ciphertext)
+
+
+def test_a_ciphertext_moved_to_another_record_or_field_fails_closed(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    store.store_secret("setup:2", "api_key", "other-value-0000000000==")
+    source = StoredSecret.objects.get(owner="setup:1")
+    StoredSecret.objects.filter(owner="setup:2").update(nonce=source.nonce, ciphertext=source.ciphertext)
+    with pytest.raises(store.SecretUnavailable):
+        store.read_secret("setup:2", "api_key")
+    StoredSecret.objects.filter(owner="setup:1").update(field="password")
+    with pytest.raises(store.SecretUnavailable):
+        store.read_secret("setup:1", "password")
+
+
+def test_a_flipped_byte_fails_closed_and_never_returns_the_ciphertext(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    row = StoredSecret.objects.get()
+    tampered = bytearray(bytes(row.ciphertext))
+    tampered[0] ^= 1
+    StoredSecret.objects.filter(pk=row.pk).update(ciphertext=bytes(tampered))
+    with pytest.raises(store.SecretUnavailable) as caught:
+        store.read_secret("setup:1", "api_key")
+    assert CANARY not in str(caught.value)
+
+
+def test_a_retired_key_fails_closed(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    vault_keys(crypto.new_key_spec("k2"))
+    with pytest.raises(store.SecretUnavailable):
+        store.read_secret("setup:1", "api_key")
+
+
+def test_rotation_re_encrypts_everything_under_the_newest_key(vault_keys, settings):
+    for n in range(5):
+        store.store_secret(f"setup:{n}", "api_key", f"{CANARY}{n}")
+    old = settings.PORTAL_VAULT_KEYS
+    new = crypto.new_key_spec("k2")
+    vault_keys(f"{new},{old}")
+    call_command("rotate_keys")
+    assert set(StoredSecret.objects.values_list("key_id", flat=True)) == {"k2"}
+    vault_keys(new)  # the old key is retired
+    assert [store.read_secret(f"setup:{n}", "api_key") for n in range(5)] == [f"{CANARY}{n}" for n in range(5)]
+    assert store.rotate_keys() == (0, 0)  # a second run changes nothing
+
+
+def test_rotation_reports_secrets_no_key_can_read(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    vault_keys(f"{crypto.new_key_spec('k3')},{crypto.new_key_spec('k4')}")
+    with pytest.raises(CommandError, match="1 secrets could not be decrypted"):
+        call_command("rotate_keys")
+
+
+def test_changing_secret_key_does_not_touch_the_vault(vault_keys, settings):
+    store.store_secret("setup:1", "api_key", CANARY)
+    settings.SECRET_KEY = "a-completely-different-django-secret-key-0123456789"
+    assert store.read_secret("setup:1", "api_key") == CANARY
+
+
+def test_expired_secrets_are_never_read_and_the_purge_deletes_them(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY, ttl=timedelta(minutes=30))
+    store.store_secret("setup:2", "api_key", CANARY, ttl=timedelta(minutes=30))
+    StoredSecret.objects.filter(owner="setup:1").update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert store.read_secret("setup:1", "api_key") is None
+    assert not store.has_secret("setup:1", "api_key")
+    call_command("purge_expired")
+    assert list(StoredSecret.objects.values_list("owner", flat=True)) == ["setup:2"]
+
+
+def test_forget_deletes_at_once(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    store.store_secret("setup:1", "password", CANARY)
+    assert store.forget("setup:1") == 2
+    assert not StoredSecret.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [("", "no vault key"), ("k1", "id:base64key"), ("k1:not base64!", "base64"),
+     ("k1:" + "QUJD", "32 bytes"), (f"{crypto.new_key_spec('a')},{crypto.new_key_spec('a')}", "twice")],
+)
+def test_bad_key_configuration_fails_loudly(spec, problem):
+    with pytest.raises(ImproperlyConfigured, match=problem):
+        crypto.parse_keyring(spec)
+
+
+def test_the_stored_row_never_prints_its_value(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY)
+    assert CANARY not in str(StoredSecret.objects.get())
