@@ -1,4 +1,7 @@
-"""Which instruction template a customer sees."""
+"""Which instruction template a customer sees, and how a new version becomes it."""
+
+from django.db import transaction
+from django.utils import timezone
 
 from .models import InstructionTemplate, Platform
 
@@ -11,3 +14,25 @@ def published_template(platform: Platform | None, signature: str) -> Instruction
         if template is not None:
             return template
     return published.filter(platform=None, signature=signature).first()
+
+
+def subject_filter(template: InstructionTemplate) -> dict:
+    if template.platform_id:
+        return {"platform_id": template.platform_id}
+    return {"platform": None, "signature": template.signature}
+
+
+def next_version(template: InstructionTemplate) -> int:
+    latest = InstructionTemplate.objects.filter(**subject_filter(template)).order_by("-version").first()
+    return (latest.version if latest else 0) + 1
+
+
+@transaction.atomic
+def publish(template: InstructionTemplate) -> None:
+    """Make a draft what customers see; the version it replaces is retired, not changed."""
+    InstructionTemplate.objects.filter(status=InstructionTemplate.PUBLISHED, **subject_filter(template)).exclude(
+        pk=template.pk
+    ).update(status=InstructionTemplate.RETIRED)
+    template.status = InstructionTemplate.PUBLISHED
+    template.published_at = timezone.now()
+    template.save(update_fields=["status", "published_at"])

@@ -1,0 +1,170 @@
+"""The platform catalog and the staff-editable instruction templates."""
+
+import json
+import re
+
+import pytest
+
+from wizard.catalog.instructions import TemplateError, VARIABLES, render, sample_values, validate
+from wizard.catalog.loader import DATA_FILE, load_catalog
+from wizard.catalog.models import InstructionTemplate, Platform
+from wizard.catalog.search import search_platforms
+from wizard.flow import services
+from wizard.flow.models import Setup
+from wizard.flow.steps import app_fields_of
+
+from .journeys import start, url
+
+pytestmark = pytest.mark.django_db
+ENTRIES = json.loads(DATA_FILE.read_text())
+
+
+def test_every_platform_in_the_data_file_is_in_the_catalog():
+    assert Platform.objects.count() == len(ENTRIES) == 55
+    for entry in ENTRIES:
+        platform = Platform.objects.get(slug=entry["slug"])
+        assert platform.field_labels == entry["field_labels"]
+        assert platform.signature == entry["signature"]
+        assert platform.settings_path == entry["settings_path"]
+
+
+def test_loading_again_changes_nothing_and_keeps_staff_edits():
+    Platform.objects.filter(slug="novu").update(aliases="notifications")
+    assert load_catalog() == 0
+    assert Platform.objects.count() == 55
+    assert Platform.objects.get(slug="novu").aliases == "notifications"
+    assert InstructionTemplate.objects.filter(platform__slug="novu").count() == 1
+
+
+def test_derived_flags_come_from_the_catalog_notes():
+    assert Platform.objects.get(slug="sachet").sends_credentials_unencoded
+    assert Platform.objects.get(slug="whmcs-aktuel-sms").uses_session_login
+    assert not Platform.objects.get(slug="novu").sends_credentials_unencoded
+    assert Platform.objects.get(slug="playsms").workaround_blocked
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("woocommerce", "woocommerce-apg-sms-v3"), ("WOO", "woocommerce-apg-sms-v3"), ("hass", "home-assistant-clickatell"),
+     ("nextclod", "nextcloud-twofactor-clickatell-portal"), ("monitoring", "librenms"), ("yetiforce", "vtiger-smsnotifier-clickatell"),
+     ("home asistant", "home-assistant-clickatell")],
+)
+def test_search_matches_names_categories_aliases_and_small_typos(query, expected):
+    assert expected in [p.slug for p in search_platforms(query)]
+
+
+def test_search_for_nonsense_finds_nothing():
+    assert search_platforms("qwxzz") == []
+
+
+@pytest.mark.parametrize("slug", [entry["slug"] for entry in ENTRIES])
+def test_every_platform_renders_its_instructions_with_its_own_labels(slug):
+    platform = Platform.objects.get(slug=slug)
+    signature = platform.signature_enum
+    setup = Setup.objects.create(platform=platform, signature=signature.value, app_fields=app_fields_of(signature),
+                                 username="jane-ops", api_key_hint="Xy==")
+    instructions = services.instructions_for(setup)
+    text = " ".join(step.text for step in instructions.steps)
+    assert platform.name in text and platform.settings_path in text
+    key_label = platform.label_for("key", "")
+    if key_label:
+        assert f"“{key_label}”" in text
+        assert any(box.label == key_label and box.shows == "your API Key (ending …Xy==)" for box in instructions.boxes)
+    if signature.needs_account_login:
+        assert "jane-ops" in text and "your Account Password" in text
+    for box in instructions.boxes:
+        assert box.label in platform.field_labels or box.label in platform.what_to_enter
+    assert setup.instructions_shown.platform == platform
+
+
+def test_a_generic_template_serves_each_signature_for_unlisted_apps():
+    for signature in ("platform_http", "platform_rest", "one_api", "legacy_http", "legacy_rest", "smtp"):
+        setup = Setup.objects.create(app_unlisted=True, signature=signature, api_key_hint="Xy==")
+        instructions = services.instructions_for(setup)
+        assert instructions.steps and setup.instructions_shown.platform is None
+        assert setup.instructions_shown.signature == signature
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{{ settings.SECRET_KEY }}", "{% load log %}{% get_admin_log 10 as x %}", "{{ app_name|safe }}",
+     "{{ request.session }}", "{{ username.__class__ }}", "<script>alert(1)</script>", "{# hidden #}",
+     "{{ app_name }", "{{ setup.token }}", "{% debug %}", "{{ api_key }}", "{{ password }}"],
+)
+def test_template_injection_is_refused_at_save(body):
+    assert validate(body)
+    with pytest.raises(TemplateError):
+        render(body, sample_values())
+
+
+def test_a_valid_template_renders_plain_values_only():
+    body = "Open {{ app_name }}.\n! Careful with {{ key_label }}.\n\n"
+    assert [(s.text, s.warning) for s in render(body, sample_values("Zed"))] == [
+        ("Open Zed.", False), ("Careful with API Key.", True)]
+    assert validate("{{app_name}} and {{  reference  }}") == []
+    assert set(sample_values()) == set(VARIABLES)
+
+
+def test_markup_in_values_is_escaped_on_the_page(client):
+    Platform.objects.filter(slug="novu").update(name="<script>alert('x')</script>Novu")
+    setup = start(client, "novu")
+    html = client.get(url(setup, "fields")).content.decode()
+    assert "<script>alert(" not in html and "&lt;script&gt;alert(" in html
+
+
+# --- staff editing in the admin ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw-for-tests-only")
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_refuses_an_unsafe_template_and_says_why(staff_client):
+    platform = Platform.objects.get(slug="novu")
+    response = staff_client.post("/admin/catalog/instructiontemplate/add/", {
+        "platform": platform.pk, "signature": "", "body": "Paste {{ settings.SECRET_KEY }} here <b>now</b>"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "is not a placeholder" in html and "HTML is not allowed" in html
+    assert InstructionTemplate.objects.filter(platform=platform).count() == 1
+
+
+def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(staff_client, client):
+    platform = Platform.objects.get(slug="novu")
+    published = InstructionTemplate.objects.get(platform=platform)
+    staff_client.post(f"/admin/catalog/instructiontemplate/{published.pk}/change/", {
+        "platform": platform.pk, "signature": "", "body": "Open {{ app_name }} and paste {{ api_key_hint }}.\n"})
+    published.refresh_from_db()
+    assert published.status == "published" and not published.body.startswith("Open {{ app_name }} and paste")
+    draft = InstructionTemplate.objects.get(platform=platform, status="draft")
+    assert draft.version == 2 and draft.created_by == "editor"
+
+    preview = staff_client.get(f"/admin/catalog/instructiontemplate/{draft.pk}/preview/").content.decode()
+    assert "Open Novu" in preview and "ending …Xy==" in preview
+
+    setup = Setup.objects.create(platform=platform, signature="platform_rest", app_fields="api_key", api_key_hint="Ab==")
+    new_text = ["Open Novu and paste your API Key (ending …Ab==)."]
+    assert [s.text for s in services.instructions_for(setup).steps] != new_text  # a draft is not shown
+
+    staff_client.post("/admin/catalog/instructiontemplate/", {"action": "publish_drafts", "_selected_action": [draft.pk]})
+    published.refresh_from_db()
+    draft.refresh_from_db()
+    assert (published.status, draft.status) == ("retired", "published")
+    steps = services.instructions_for(setup).steps
+    assert [s.text for s in steps] == new_text
+    setup.refresh_from_db()
+    assert setup.instructions_shown == draft
+
+
+def test_staff_can_add_a_platform_and_customers_find_it(staff_client, client):
+    response = staff_client.post("/admin/catalog/platform/add/", {
+        "slug": "acme-crm", "name": "Acme CRM", "category": "crm", "aliases": "acme", "signature": "legacy_http",
+        "field_labels": '["Login", "Secret", "API ID"]', "key_field": "API ID",
+        "what_to_enter": '{"Login": "Account Username", "Secret": "Account Password", "API ID": "API Key (workaround)"}',
+        "settings_path": "Admin → SMS", "endpoint": "", "notes": "", "workaround_blocked": "", "source": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "Acme CRM" in client.get("/", {"q": "acme"}).content.decode()
+    assert re.search(r'value="acme-crm"', client.get("/").content.decode())

@@ -1,0 +1,95 @@
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .instructions import VARIABLES, render, sample_values, validate
+from .models import InstructionTemplate, Platform
+from .templates import next_version, publish
+
+
+@admin.register(Platform)
+class PlatformAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "signature", "uses_session_login", "sends_credentials_unencoded"]
+    list_filter = ["signature", "category"]
+    search_fields = ["name", "slug", "aliases", "category"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class InstructionTemplateForm(forms.ModelForm):
+    class Meta:
+        model = InstructionTemplate
+        fields = ["platform", "signature", "body"]
+        help_texts = {
+            "body": "Plain text, one step per line; start a line with “! ” for a warning. Placeholders: "
+            + ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES),
+        }
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        problems = validate(body)
+        if problems:
+            raise forms.ValidationError(problems)
+        return body
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("platform") and not cleaned.get("signature"):
+            raise forms.ValidationError("Choose a platform, or a signature for a generic template.")
+        return cleaned
+
+
+@admin.register(InstructionTemplate)
+class InstructionTemplateAdmin(admin.ModelAdmin):
+    form = InstructionTemplateForm
+    list_display = ["__str__", "status", "version", "published_at", "created_by", "preview"]
+    list_filter = ["status", "signature"]
+    search_fields = ["platform__name", "body"]
+    readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
+    actions = ["publish_drafts"]
+
+    def preview(self, obj):
+        if not obj.pk:
+            return "Save first to preview."
+        return format_html('<a href="{}">Preview with sample values</a>',
+                           reverse("admin:catalog_instructiontemplate_preview", args=[obj.pk]))
+
+    def save_model(self, request, obj, form, change):
+        # A published (or retired) version is never changed in place: the edit becomes a new draft.
+        if change and obj.status != InstructionTemplate.DRAFT:
+            obj.pk = None
+            obj._state.adding = True
+            obj.status = InstructionTemplate.DRAFT
+            obj.published_at = None
+            messages.info(request, "Saved as a new draft version; the published version is unchanged.")
+        if obj._state.adding:
+            obj.version = next_version(obj)
+        obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Publish the selected drafts")
+    def publish_drafts(self, request, queryset):
+        drafts = queryset.filter(status=InstructionTemplate.DRAFT)
+        for template in drafts:
+            publish(template)
+        self.message_user(request, f"Published {drafts.count() or 'no'} draft(s).")
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
+                 name="catalog_instructiontemplate_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk):
+        template = self.get_object(request, pk)
+        values = sample_values(template.platform.name if template.platform else "Example App")
+        problems = validate(template.body)
+        return TemplateResponse(request, "catalog/preview.html", {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {template}",
+            "template": template,
+            "steps": [] if problems else render(template.body, values),
+            "problems": problems,
+        })
