@@ -146,7 +146,7 @@ def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(sta
     assert "Open Novu" in preview and "ending …Xy==" in preview
 
     setup = Setup.objects.create(platform=platform, signature="platform_rest", app_fields="api_key", api_key_hint="Ab==")
-    new_text = ["Open Novu and paste your API Key (ending …Ab==)."]
+    new_text = [f"Open {platform.name} and paste your API Key (ending …Ab==)."]
     assert [s.text for s in services.instructions_for(setup).steps] != new_text  # a draft is not shown
 
     staff_client.post("/admin/catalog/instructiontemplate/", {"action": "publish_drafts", "_selected_action": [draft.pk]})
