@@ -1,10 +1,19 @@
 """The fixture layer: a real Clickatell stand-in on loopback, the catalog, known accounts and helpers."""
 
-import pytest
+import os
 
-from wizard.catalog.loader import load_catalog
-from wizard.clickatell.sandbox import Sandbox
-from wizard.vault import crypto
+# Playwright's sync API keeps an event loop on the main thread; Django would then refuse ORM calls in
+# browser tests (SynchronousOnlyOperation). Tests only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+
+from wizard.catalog.loader import load_catalog  # noqa: E402
+from wizard.clickatell.sandbox import Sandbox  # noqa: E402
+from wizard.vault import crypto  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 USERNAME = "acme-ops"
 # Every character an app or a careless client could mangle in a URL or form body.
@@ -80,3 +89,10 @@ def vault_keys(settings):
     use(crypto.new_key_spec("k1"))
     yield use
     crypto.keyring.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium: Playwright's own browser download is not available here."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True,
+            "args": CHROMIUM_ARGS}
