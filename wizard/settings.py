@@ -139,6 +139,8 @@ else:
             "NAME": Path(os.environ.get("PORTAL_SQLITE_PATH", DATA_DIR / "db.sqlite3")),
             # WAL and immediate transactions: concurrent customers wait for the write lock
             # instead of failing with "database is locked".
+            # Tests use a file too: concurrency tests need real locking, which in-memory SQLite lacks.
+            "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -228,6 +230,28 @@ CLICKATELL_PLATFORM_URL = os.environ.get("CLICKATELL_PLATFORM_URL", "https://pla
 CLICKATELL_GATEWAY_URL = os.environ.get("CLICKATELL_GATEWAY_URL", "https://api.clickatell.com")
 CLICKATELL_CONNECT_TIMEOUT = env_float("CLICKATELL_CONNECT_TIMEOUT", 5.0)
 CLICKATELL_READ_TIMEOUT = env_float("CLICKATELL_READ_TIMEOUT", 15.0)
+
+# --- Abuse limits on the test send (README: "Limits") ------------------------------------------
+# "allowed/seconds" per budget; every budget must have room for a send to go out.
+PORTAL_TEST_SENDS_ENABLED = env_bool("PORTAL_TEST_SENDS_ENABLED", True)
+PORTAL_SEND_LIMITS = {
+    "setup": os.environ.get("PORTAL_LIMIT_PER_SETUP", "5/3600"),
+    "ip": os.environ.get("PORTAL_LIMIT_PER_IP", "20/3600"),
+    "destination": os.environ.get("PORTAL_LIMIT_PER_DESTINATION", "3/3600"),
+    "api_key": os.environ.get("PORTAL_LIMIT_PER_API_KEY", "10/3600"),
+    "global": os.environ.get("PORTAL_LIMIT_GLOBAL", "1000/86400"),
+}
+# Failed authentications after which test sends are locked for the rest of the window.
+PORTAL_AUTH_FAILURE_LIMITS = {
+    "setup": os.environ.get("PORTAL_AUTH_FAILURES_PER_SETUP", "3/900"),
+    "ip": os.environ.get("PORTAL_AUTH_FAILURES_PER_IP", "10/3600"),
+    "username": os.environ.get("PORTAL_AUTH_FAILURES_PER_USERNAME", "5/3600"),
+}
+# The request header (as in request.META, e.g. HTTP_X_FORWARDED_FOR) a trusted proxy sets; empty: none.
+PORTAL_CLIENT_IP_HEADER = os.environ.get("PORTAL_CLIENT_IP_HEADER", "")
+# ISO country codes test messages may go to, e.g. "ZA,GB,US"; empty: any country.
+PORTAL_ALLOWED_COUNTRIES = [c.upper() for c in env_list("PORTAL_ALLOWED_COUNTRIES", "")]
+REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # --- Secrets vault ----------------------------------------------------------------------------
 # "id:base64key,id:base64key", newest first. Without it, a development key is generated into DATA_DIR.

@@ -1,5 +1,6 @@
 import phonenumbers
 from django import forms
+from django.conf import settings
 from phonenumbers import PhoneNumberType
 
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
@@ -123,6 +124,11 @@ class PhoneForm(forms.Form):
         if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
             raise forms.ValidationError(
                 "That isn't a mobile number. Text messages need a mobile phone: enter your mobile number."
+            )
+        allowed = settings.PORTAL_ALLOWED_COUNTRIES
+        if allowed and phonenumbers.region_code_for_number(number) not in allowed:
+            raise forms.ValidationError(
+                f"Test messages can only go to numbers in {', '.join(allowed)}. Use a mobile number from there."
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -86,3 +86,18 @@ class TestAttempt(models.Model):
 
     def __str__(self):
         return f"{self.setup.reference} {self.signature} {self.status}"
+
+
+class RateCounter(models.Model):
+    """One limit's count in one time window (see limits.py); rows expire with their window."""
+
+    key = models.CharField(max_length=120)
+    window = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="one_counter_per_window")]
+
+    def __str__(self):
+        return f"{self.key} @{self.window}: {self.count}"

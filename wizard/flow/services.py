@@ -17,7 +17,7 @@ from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES, Signature
 from wizard.vault import store
 
-from . import steps
+from . import limits, steps
 from .forms import mask_number
 from .models import Setup, TestAttempt
 
@@ -123,15 +123,26 @@ def _credentials(setup: Setup) -> client.Credentials | None:
     return client.Credentials(api_key=api_key, username=setup.username, password=password)
 
 
-def run_test_send(setup: Setup, phone_e164: str) -> TestAttempt | None:
-    """Send the test exactly as the customer's app will. None when the secrets have expired meanwhile."""
+@dataclass(frozen=True)
+class SendResult:
+    attempt: TestAttempt | None = None
+    refusal: limits.Refusal | None = None
+    credentials_gone: bool = False
+
+
+def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
+    """Send the test exactly as the customer's app will, if every limit allows it."""
     try:
         credentials = _credentials(setup)
     except store.SecretUnavailable:
         forget_credentials(setup)
         credentials = None
     if credentials is None:
-        return None
+        return SendResult(credentials_gone=True)
+    refusal = limits.check_send(setup_id=setup.pk, client_ip=client_ip, destination=phone_e164,
+                                api_key=credentials.api_key, username=setup.username)
+    if refusal:
+        return SendResult(refusal=refusal)
     attempt = TestAttempt.objects.create(
         setup=setup, signature=setup.signature, destination_masked=mask_number(phone_e164)
     )
@@ -153,8 +164,10 @@ def run_test_send(setup: Setup, phone_e164: str) -> TestAttempt | None:
         setup.test_passed_at = attempt.finished_at
         setup.delivery_confirmed = None
         setup.save(update_fields=["test_passed_at", "delivery_confirmed", "updated_at"])
+    elif attempt.diagnosis_key in limits.AUTH_FAILURES:
+        limits.record_auth_failure(setup_id=setup.pk, client_ip=client_ip, username=setup.username)
     log.info("setup %s test send: %s %s", setup.reference, attempt.status, attempt.error_code or attempt.message_id)
-    return attempt
+    return SendResult(attempt=attempt)
 
 
 def check_delivery(setup: Setup, attempt: TestAttempt) -> str:

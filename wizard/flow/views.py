@@ -13,7 +13,7 @@ from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
 from wizard.vault import store
 
-from . import services, steps
+from . import limits, services, steps
 from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, PhoneForm
 from .models import Setup
 
@@ -109,6 +109,12 @@ def app_step(request, token: str | None = None):
 # --- step 2: which boxes the app shows ----------------------------------------------------------------
 
 
+def _app_boxes(platform: Platform) -> list[tuple[str, str]]:
+    """Every box the app shows, in its order, with what it is for."""
+    roles = {label: role for label, role, _ in platform.field_roles()}
+    return [(label, roles.get(label, "other")) for label in platform.field_labels]
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def fields_step(request, token: str):
@@ -136,7 +142,7 @@ def fields_step(request, token: str):
         "form": form,
         "different": different,
         "platform": platform,
-        "boxes": platform.field_roles() if platform else [],
+        "boxes": _app_boxes(platform) if platform else [],
         "common_labels": steps.COMMON_LABELS,
         "blocked": platform.workaround_blocked if platform and platform.signature_enum.needs_account_login else "",
     }, setup)
@@ -189,18 +195,21 @@ def test_step(request, token: str):
     if go:
         return go
     form = PhoneForm(_posted(request), initial={"phone": request.session.get(_phone_session_key(setup), "")})
+    refusal = None
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         request.session[_phone_session_key(setup)] = phone
         if not services.claim_send_token(setup, form.cleaned_data["attempt_token"]):
             messages.info(request, "That test was already sent: its result is below.")
             return redirect(step_url(setup, steps.TEST))
-        attempt = services.run_test_send(setup, phone)
-        if attempt is None:
+        result = services.run_test_send(setup, phone, limits.client_ip(request))
+        if result.credentials_gone:
             messages.warning(request, "Your credentials were deleted (we keep them only for a short time). "
                                       "Enter them again.")
             return redirect(step_url(setup, steps.CREDENTIALS))
-        return redirect(step_url(setup, steps.TEST))
+        if result.refusal is None:
+            return redirect(step_url(setup, steps.TEST))
+        refusal = result.refusal
     attempt = services.latest_attempt(setup)
     form.initial["attempt_token"] = services.issue_send_token(setup)
     if request.method == "POST":
@@ -210,14 +219,18 @@ def test_step(request, token: str):
     fix_url = ""
     if diagnosis and diagnosis.step and diagnosis.step != steps.TEST:
         fix_url = step_url(setup, diagnosis.step) + (f"#id_{diagnosis.field}" if diagnosis.field else "")
-    return _render(request, "flow/test.html", {
+    response = _render(request, "flow/test.html", {
         "current_step": steps.TEST,
         "form": form,
         "attempt": attempt,
         "diagnosis": diagnosis,
         "fix_url": fix_url,
         "signature": setup.signature_enum,
-    }, setup)
+        "refusal": refusal,
+    }, setup, status=429 if refusal else 200)
+    if refusal:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 @never_cache

@@ -1,0 +1,249 @@
+"""Keep the test send from being abused: SMS pumping, and checking stolen credentials through us.
+
+Every test send must pass several independent limits at once (per setup, per client IP, per
+destination number, per API Key, and a global daily cap). Counters live in a shared store with
+atomic updates, so they hold across processes and servers: the database by default, Redis when
+REDIS_URL is set. A send that any limit refuses consumes none of them and never reaches Clickatell.
+
+Repeated authentication failures lock further sends for the setup, the IP and the username for a
+while, so the wizard cannot be used to try credentials one after another.
+"""
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.crypto import salted_hmac
+
+from .models import RateCounter
+
+log = logging.getLogger(__name__)
+
+# Diagnoses that mean "these credentials were refused": what a credential-stuffer would be fishing for.
+AUTH_FAILURES = {"legacy:001", "legacy:002", "legacy:108", "platform:108", "one_api:1", "legacy_rest:001"}
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    key: str
+    allowed: int
+    period: int  # seconds
+
+    def window(self, now: float) -> int:
+        return int(now // self.period)
+
+    def retry_after(self, now: float) -> int:
+        return max(1, int((self.window(now) + 1) * self.period - now))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    limit: str
+    retry_after: int
+    message: str
+
+
+def fingerprint(value: str) -> str:
+    """Numbers and keys are counted by a keyed hash, never stored as they are."""
+    return salted_hmac("portal-switch.limits", value, algorithm="sha256").hexdigest()[:32]
+
+
+def _parse(spec: str) -> tuple[int, int]:
+    allowed, _, period = spec.partition("/")
+    return int(allowed), int(period)
+
+
+def send_limits(*, setup_id: int, client_ip: str, destination: str, api_key: str) -> list[Limit]:
+    configured = settings.PORTAL_SEND_LIMITS
+    keys = {
+        "setup": f"setup:{setup_id}",
+        "ip": f"ip:{client_ip}",
+        "destination": f"to:{fingerprint(destination)}",
+        "api_key": f"key:{fingerprint(api_key)}",
+        "global": "global",
+    }
+    return [Limit(name, f"send:{keys[name]}", *_parse(configured[name])) for name in keys]
+
+
+def auth_failure_limits(*, setup_id: int, client_ip: str, username: str) -> list[Limit]:
+    configured = settings.PORTAL_AUTH_FAILURE_LIMITS
+    keys = {"setup": f"setup:{setup_id}", "ip": f"ip:{client_ip}"}
+    if username:
+        keys["username"] = f"user:{fingerprint(username.lower())}"
+    return [Limit(name, f"authfail:{keys[name]}", *_parse(configured[name])) for name in keys]
+
+
+# --- the stores ----------------------------------------------------------------------------------------
+
+
+class DatabaseCounters:
+    """Conditional UPDATEs in one transaction: each row is incremented only while under its limit."""
+
+    def take(self, limits: list[Limit], now: float) -> Limit | None:
+        with transaction.atomic():
+            for limit in limits:
+                window = limit.window(now)
+                try:
+                    with transaction.atomic():
+                        RateCounter.objects.get_or_create(
+                            key=limit.key, window=window, defaults={"expires_at": self._expiry(limit, window)}
+                        )
+                except IntegrityError:
+                    pass  # another request created it first: fine, it exists now
+                taken = RateCounter.objects.filter(key=limit.key, window=window, count__lt=limit.allowed).update(
+                    count=F("count") + 1
+                )
+                if not taken:
+                    transaction.set_rollback(True)
+                    return limit
+        return None
+
+    def exceeded(self, limits: list[Limit], now: float) -> Limit | None:
+        for limit in limits:
+            count = RateCounter.objects.filter(key=limit.key, window=limit.window(now)).values_list(
+                "count", flat=True
+            ).first()
+            if count is not None and count >= limit.allowed:
+                return limit
+        return None
+
+    def add(self, limits: list[Limit], now: float) -> None:
+        for limit in limits:
+            window = limit.window(now)
+            with transaction.atomic():
+                counter, created = RateCounter.objects.get_or_create(
+                    key=limit.key, window=window, defaults={"count": 1, "expires_at": self._expiry(limit, window)}
+                )
+                if not created:
+                    RateCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+
+    @staticmethod
+    def _expiry(limit: Limit, window: int) -> datetime:
+        return datetime.fromtimestamp((window + 1) * limit.period, tz=UTC)
+
+
+# All-or-nothing in one round trip: refuse if any key is at its limit, else increment them all.
+_TAKE_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[2 * i - 1]) then return i end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, tonumber(ARGV[2 * i]))
+end
+return 0
+"""
+
+
+class RedisCounters:
+    def __init__(self, url: str):
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+        self.take_script = self.redis.register_script(_TAKE_SCRIPT)
+
+    @staticmethod
+    def _key(limit: Limit, now: float) -> str:
+        return f"portal-switch:{limit.key}:{limit.period}:{limit.window(now)}"
+
+    def take(self, limits: list[Limit], now: float) -> Limit | None:
+        args = []
+        for limit in limits:
+            args += [limit.allowed, limit.retry_after(now) + 1]
+        refused = self.take_script(keys=[self._key(limit, now) for limit in limits], args=args)
+        return limits[refused - 1] if refused else None
+
+    def exceeded(self, limits: list[Limit], now: float) -> Limit | None:
+        counts = self.redis.mget([self._key(limit, now) for limit in limits])
+        for limit, count in zip(limits, counts, strict=True):
+            if count is not None and int(count) >= limit.allowed:
+                return limit
+        return None
+
+    def add(self, limits: list[Limit], now: float) -> None:
+        pipe = self.redis.pipeline()
+        for limit in limits:
+            key = self._key(limit, now)
+            pipe.incr(key)
+            pipe.expire(key, limit.retry_after(now) + 1)
+        pipe.execute()
+
+
+def counters() -> DatabaseCounters | RedisCounters:
+    return RedisCounters(settings.REDIS_URL) if settings.REDIS_URL else DatabaseCounters()
+
+
+# --- what the test send asks ---------------------------------------------------------------------------
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 90:
+        return "in a minute"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return f"in about {minutes} minutes"
+    return f"in about {math.ceil(minutes / 60)} hours"
+
+
+SEND_MESSAGES = {
+    "setup": "You've sent the most test messages one setup may send for now. Try again {wait}.",
+    "ip": "Too many test messages have been sent from your network. Try again {wait}.",
+    "destination": "This phone number has received the most test messages it may for now. Try again {wait}, "
+                   "or use another mobile number.",
+    "api_key": "This API Key has been used for the most test messages it may for now. Try again {wait}.",
+    "global": "Test messages are paused for everyone for now, to keep costs safe. Try again {wait}.",
+}
+AUTH_MESSAGE = (
+    "Clickatell refused these credentials several times, so test sends are paused {wait_for}. Meanwhile, "
+    "sign in to the Clickatell Portal to check your username and password, and copy the API Key again "
+    "from My Workspace → API Integrations → API Details."
+)
+
+
+def check_send(*, setup_id: int, client_ip: str, destination: str, api_key: str, username: str) -> Refusal | None:
+    """Take one test send from every budget, or say which refused and when to try again."""
+    now = time.time()
+    if not settings.PORTAL_TEST_SENDS_ENABLED:
+        return _refuse("switched_off", 3600, "Test messages are switched off at the moment. Please try again later.",
+                       setup_id, client_ip)
+    store = counters()
+    locked = store.exceeded(auth_failure_limits(setup_id=setup_id, client_ip=client_ip, username=username), now)
+    if locked:
+        wait = locked.retry_after(now)
+        words = _wait_words(wait).replace("in ", "for ", 1)
+        return _refuse(f"auth_failures_{locked.name}", wait, AUTH_MESSAGE.format(wait_for=words), setup_id, client_ip)
+    refused = store.take(send_limits(setup_id=setup_id, client_ip=client_ip, destination=destination,
+                                     api_key=api_key), now)
+    if refused:
+        wait = refused.retry_after(now)
+        return _refuse(refused.name, wait, SEND_MESSAGES[refused.name].format(wait=_wait_words(wait)), setup_id,
+                       client_ip)
+    return None
+
+
+def record_auth_failure(*, setup_id: int, client_ip: str, username: str) -> None:
+    counters().add(auth_failure_limits(setup_id=setup_id, client_ip=client_ip, username=username), time.time())
+
+
+def _refuse(limit: str, retry_after: int, message: str, setup_id: int, client_ip: str) -> Refusal:
+    log.warning("test send refused: limit=%s setup=%s ip=%s retry_after=%ss", limit, setup_id, client_ip, retry_after)
+    return Refusal(limit=limit, retry_after=retry_after, message=message)
+
+
+def client_ip(request) -> str:
+    """The client's address: from the configured trusted proxy header only, else the socket's peer."""
+    header = settings.PORTAL_CLIENT_IP_HEADER
+    if header:
+        forwarded = request.META.get(header, "")
+        # The proxy we trust appends the address it saw: the last entry is the one it vouches for.
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR", "")
