@@ -96,3 +96,18 @@ def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium: Playwright's own browser download is not available here."""
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True,
             "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def agent(django_user_model):
+    """A support agent, made the way README says: the create_agent command."""
+    from django.core.management import call_command
+
+    call_command("create_agent", "agent-ann", password="agent-pw-for-tests-only")
+    return django_user_model.objects.get(username="agent-ann")
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client

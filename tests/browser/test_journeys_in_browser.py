@@ -221,3 +221,38 @@ def test_the_keyboard_alone_completes_the_main_journey(checked, sandbox):
     tab_to(page, page.get_by_role("button", name="Yes, it arrived"))
     page.keyboard.press("Enter")
     heading(checked, "Set up Novu")
+
+
+def test_an_agent_follows_a_customer_live_in_a_second_browser(checked, browser, agent, live_server, sandbox):
+    customer = checked.page
+    pick_app(checked, "zabbix", "Zabbix")
+    confirm_boxes(checked)
+    reference = customer.locator(".reference .code").inner_text()
+
+    desk = browser.new_context()
+    console = desk.new_page()
+    console.on("console", lambda msg: msg.type == "error" and checked.problems.append(f"agent console: {msg.text}"))
+    console.goto(f"{live_server.url}/console/")
+    console.get_by_label("Username").fill("agent-ann")
+    console.get_by_label("Password").fill("agent-pw-for-tests-only")
+    console.get_by_role("button", name="Sign in").click()
+    console.get_by_label("Customer's reference code").fill(reference.lower().replace("-", " "))
+    console.get_by_role("button", name="Find").click()
+    expect(console.locator("h1")).to_contain_text(reference)
+    expect(console.locator("#live")).to_contain_text("Your credentials")
+    console_checked = type(checked)(console, live_server.url, "agent-console")
+    console_checked.check("agent follows")
+
+    customer.get_by_label("Account username").fill(USERNAME)
+    customer.get_by_label("Account password").fill("a-wrong-password")
+    customer.get_by_label("API Key").fill(REST_KEY)
+    customer.get_by_role("button", name="Save and continue").click()
+    send(checked)
+    expect(customer.locator(".outcome")).to_contain_text("did not accept")
+
+    # No reload on the agent's side: htmx polling brings the failure in.
+    expect(console.locator("#live")).to_contain_text("ERR: 001, Authentication failed", timeout=10_000)
+    expect(console.locator("#live")).to_contain_text("Clickatell did not accept your username or password")
+    assert "a-wrong-password" not in console.content() and REST_KEY not in console.content()
+    console_checked.check("agent sees failure")
+    desk.close()

@@ -1,5 +1,17 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
+
+from . import views
 
 app_name = "console"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.setup_list, name="list"),
+    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="console:login"), name="logout"),
+    path("find/", views.find, name="find"),
+    path("new/", views.start_for_customer, name="new"),
+    path("s/<str:reference>/", views.setup_detail, name="setup"),
+    path("s/<str:reference>/notes/", views.add_note, name="note"),
+    path("s/<str:reference>/step/", views.send_to_step, name="step"),
+]

@@ -23,11 +23,15 @@ class Setup(models.Model):
     app_unlisted = models.BooleanField(default=False)
     app_fields = models.CharField(max_length=12, blank=True, choices=steps.APP_FIELD_CHOICES)
     portal_integration = models.CharField(max_length=20, blank=True)
-    signature = models.CharField(max_length=20, blank=True, choices=choices())
+    signature = models.CharField(max_length=20, blank=True, choices=choices(), db_index=True)
     username = models.CharField(max_length=150, blank=True)
     api_key_hint = models.CharField(max_length=8, blank=True)
     password_has_reserved_chars = models.BooleanField(default=False)
-    step = models.CharField(max_length=20, default=steps.APP, choices=steps.STEP_CHOICES)
+    step = models.CharField(max_length=20, default=steps.APP, choices=steps.STEP_CHOICES, db_index=True)
+    # Where a support agent asked the customer to go; the customer's next page load takes them there.
+    agent_requested_step = models.CharField(max_length=20, blank=True, choices=steps.STEP_CHOICES)
+    # The latest test send's status, kept here so the console can filter thousands of setups by it.
+    last_outcome = models.CharField(max_length=10, blank=True, db_index=True)
     credentials_saved_at = models.DateTimeField(null=True, blank=True)
     test_passed_at = models.DateTimeField(null=True, blank=True)
     delivery_confirmed = models.BooleanField(null=True)

@@ -41,6 +41,26 @@ def move_to(setup: Setup, step: str) -> None:
         setup.save(update_fields=["step", "updated_at"])
 
 
+def send_customer_to(setup: Setup, step: str) -> None:
+    """A support agent's request: the customer's next page load opens this step."""
+    setup.agent_requested_step = step
+    setup.save(update_fields=["agent_requested_step", "updated_at"])
+
+
+def take_agent_request(setup: Setup) -> str:
+    """The step an agent asked for, once; '' when none is pending."""
+    step = setup.agent_requested_step
+    if step:
+        Setup.objects.filter(pk=setup.pk).update(agent_requested_step="")
+        setup.agent_requested_step = ""
+    return step
+
+
+def secrets_held_until(setup: Setup):
+    """When the setup's secrets expire (a fact agents may see), or None when none are held."""
+    return store.expiry_of(setup.vault_owner)
+
+
 def choose_app(setup: Setup, platform: Platform | None) -> None:
     changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (platform is None)
     setup.platform = platform
@@ -146,6 +166,7 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
     attempt = TestAttempt.objects.create(
         setup=setup, signature=setup.signature, destination_masked=mask_number(phone_e164)
     )
+    Setup.objects.filter(pk=setup.pk).update(last_outcome=TestAttempt.PENDING, updated_at=timezone.now())
     outcome = client.send_test(
         setup.signature_enum, credentials, phone_e164, test_message(setup),
         session_flow=bool(setup.platform and setup.platform.uses_session_login),
@@ -160,11 +181,12 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
     attempt.delivery = "pending" if outcome.accepted else ""
     attempt.finished_at = timezone.now()
     attempt.save()
+    setup.last_outcome = attempt.status
     if outcome.accepted:
         setup.test_passed_at = attempt.finished_at
         setup.delivery_confirmed = None
-        setup.save(update_fields=["test_passed_at", "delivery_confirmed", "updated_at"])
-    elif attempt.diagnosis_key in limits.AUTH_FAILURES:
+    setup.save(update_fields=["last_outcome", "test_passed_at", "delivery_confirmed", "updated_at"])
+    if attempt.diagnosis_key in limits.AUTH_FAILURES:
         limits.record_auth_failure(setup_id=setup.pk, client_ip=client_ip, username=setup.username)
     log.info("setup %s test send: %s %s", setup.reference, attempt.status, attempt.error_code or attempt.message_id)
     return SendResult(attempt=attempt)

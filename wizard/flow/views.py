@@ -66,6 +66,10 @@ def _render(request, template: str, context: dict, setup: Setup | None = None, s
 
 def _guarded_step(request, token: str, step: str):
     setup = _setup_or_404(token)
+    requested = services.take_agent_request(setup) if request.method == "GET" else ""
+    if requested and requested != step:
+        messages.info(request, f"Your support agent has taken you to this step: {steps.TITLES[requested]}.")
+        return setup, redirect(step_url(setup, requested))
     go_to, message = _guard(setup, step)
     if go_to:
         if message:

@@ -1,0 +1,153 @@
+"""The only way the support console reads setups: plain records that carry no secret.
+
+Agents see the username and the API Key's last four characters, never the password or the key. This
+module does not import the vault, and hands views dataclasses, not model instances, so no console
+view can reach a secret by construction.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+
+from wizard.clickatell.diagnoses import Diagnosis
+from wizard.clickatell.signatures import Signature
+from wizard.flow import services, steps
+from wizard.flow.models import Setup
+from wizard.flow.references import normalise_reference
+
+from .models import AgentNote, SetupAccess
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    started_at: datetime
+    signature: str
+    destination: str
+    status: str
+    message_id: str
+    error_code: str
+    http_status: int | None
+    duration_ms: int | None
+    delivery: str
+    detail: str
+    diagnosis: Diagnosis | None
+
+
+@dataclass(frozen=True)
+class SetupSummary:
+    reference: str
+    platform: str
+    signature: str
+    step: str
+    last_outcome: str
+    updated_at: datetime
+    created_by_agent: str
+
+
+@dataclass(frozen=True)
+class SetupRecord:
+    summary: SetupSummary
+    app_fields: str
+    username: str
+    api_key_hint: str
+    credentials_given: bool
+    secrets_held_until: datetime | None
+    test_passed_at: datetime | None
+    delivery_confirmed: bool | None
+    agent_requested_step: str
+    attempts: list[AttemptRecord]
+    notes: list[tuple[datetime, str, str]]
+
+
+def _summary(setup: Setup) -> SetupSummary:
+    return SetupSummary(
+        reference=setup.reference,
+        platform=setup.platform.name if setup.platform else ("Not listed" if setup.app_unlisted else "—"),
+        signature=Signature(setup.signature).label if setup.signature else "—",
+        step=steps.TITLES.get(setup.step, setup.step),
+        last_outcome=setup.last_outcome,
+        updated_at=setup.updated_at,
+        created_by_agent=setup.created_by_agent,
+    )
+
+
+def recent_setups(*, platform: str = "", signature: str = "", step: str = "", outcome: str = "",
+                  page: int | str = 1) -> Page:
+    queryset: QuerySet = Setup.objects.select_related("platform").order_by("-updated_at", "-pk")
+    if platform:
+        queryset = queryset.filter(platform__slug=platform) if platform != "unlisted" else queryset.filter(
+            app_unlisted=True)
+    if signature:
+        queryset = queryset.filter(signature=signature)
+    if step:
+        queryset = queryset.filter(step=step)
+    if outcome:
+        queryset = queryset.filter(last_outcome=outcome)
+    paginated = Paginator(queryset.only("reference", "platform__name", "app_unlisted", "signature", "step",
+                                        "last_outcome", "updated_at", "created_by_agent"), PAGE_SIZE)
+    result = paginated.get_page(page)
+    result.object_list = [_summary(setup) for setup in result.object_list]
+    return result
+
+
+def find_reference(typed: str) -> str:
+    """The reference of the setup the customer read out, forgiving case, spaces and look-alikes; '' if none."""
+    reference = normalise_reference(typed)
+    if reference and Setup.objects.filter(reference=reference).exists():
+        return reference
+    return ""
+
+
+def _setup(reference: str) -> Setup:
+    return Setup.objects.select_related("platform").get(reference=reference)
+
+
+def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
+    setup = _setup(reference)
+    if audit:
+        SetupAccess.objects.create(agent=agent, setup=setup, action="opened")
+    attempts = [
+        AttemptRecord(
+            started_at=a.started_at, signature=a.signature, destination=a.destination_masked, status=a.status,
+            message_id=a.message_id, error_code=a.error_code, http_status=a.http_status,
+            duration_ms=a.duration_ms, delivery=a.delivery, detail=a.detail,
+            diagnosis=services.attempt_diagnosis(a),
+        )
+        for a in setup.attempts.order_by("-started_at", "-pk")[:50]
+    ]
+    return SetupRecord(
+        summary=_summary(setup),
+        app_fields=dict(steps.APP_FIELD_CHOICES).get(setup.app_fields, "—"),
+        username=setup.username,
+        api_key_hint=setup.api_key_hint,
+        credentials_given=setup.credentials_saved_at is not None,
+        secrets_held_until=services.secrets_held_until(setup),
+        test_passed_at=setup.test_passed_at,
+        delivery_confirmed=setup.delivery_confirmed,
+        agent_requested_step=setup.agent_requested_step,
+        attempts=attempts,
+        notes=[(n.created_at, n.author.get_username(), n.text) for n in setup.agent_notes.select_related("author")],
+    )
+
+
+def add_note(reference: str, agent, text: str) -> None:
+    setup = _setup(reference)
+    AgentNote.objects.create(setup=setup, author=agent, text=text)
+    SetupAccess.objects.create(agent=agent, setup=setup, action="added a note")
+
+
+def send_customer_to(reference: str, agent, step: str) -> None:
+    setup = _setup(reference)
+    services.send_customer_to(setup, step)
+    SetupAccess.objects.create(agent=agent, setup=setup, action=f"sent to {step}")
+
+
+def start_setup_for_customer(agent) -> tuple[str, str]:
+    """A new setup an agent starts on the phone: its reference and the link to read out."""
+    setup = Setup.objects.create(created_by_agent=agent.get_username())
+    SetupAccess.objects.create(agent=agent, setup=setup, action="started")
+    return setup.reference, f"/s/{setup.token}/app/"

@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.db import models
+
+from wizard.flow.models import Setup
+
+
+class AgentNote(models.Model):
+    setup = models.ForeignKey(Setup, on_delete=models.CASCADE, related_name="agent_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("use_console", "Can follow and help customers' setups in the support console")]
+
+    def __str__(self):
+        return f"{self.setup.reference}: {self.text[:40]}"
+
+
+class SetupAccess(models.Model):
+    """Audit: every time an agent opens, changes or creates a setup."""
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    setup = models.ForeignKey(Setup, on_delete=models.CASCADE, related_name="agent_accesses")
+    action = models.CharField(max_length=40)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "setup accesses"
+
+    def __str__(self):
+        return f"{self.agent} {self.action} {self.setup.reference} at {self.at:%Y-%m-%d %H:%M}"
