@@ -72,6 +72,15 @@ def plain_static_files():
         yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_redis(settings):
+    """With REDIS_URL set (the suite's second pass), every test starts with empty counters."""
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
@@ -111,3 +120,16 @@ def agent(django_user_model):
 def agent_client(client, agent):
     client.force_login(agent)
     return client
+
+
+def dump_database() -> str:
+    """Every row of every table as text (bytes as hex): what an attacker with a database copy would see."""
+    from django.db import connection
+
+    lines = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - our own table names
+            for row in cursor.fetchall():
+                lines.append(repr(tuple(bytes(v).hex() if isinstance(v, (bytes, memoryview)) else v for v in row)))
+    return "\n".join(lines)

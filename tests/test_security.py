@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.test import Client, RequestFactory
 
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
 
-from .conftest import MOBILE, SANDBOX_FIXTURE
+from .conftest import MOBILE, SANDBOX_FIXTURE, dump_database
 from .journeys import send_token, start, url
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +77,7 @@ def test_canary_secrets_appear_nowhere_after_whole_journeys(sandbox, caplog, vau
     places = {
         "responses": "\n".join(client.seen),
         "logs": "\n".join(f"{r.getMessage()} {r.args}" for r in caplog.records),
-        "database": "\n".join(connection.connection.iterdump()),
+        "database": dump_database(),
         "sessions": "\n".join(json.dumps(s.get_decoded()) for s in Session.objects.all()),
     }
     for place, text in places.items():
@@ -137,7 +136,8 @@ def test_log_redaction_masks_every_signature_shape():
 
 
 def production_env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PORTAL_", "CLICKATELL_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "PORTAL_", "CLICKATELL_", "DATABASE_URL", "REDIS_URL"))}
     env.update({
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "setup.example.com",

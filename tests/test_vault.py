@@ -5,27 +5,21 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from wizard.vault import crypto, store
 from wizard.vault.models import StoredSecret
+
+from .conftest import dump_database
 
 pytestmark = pytest.mark.django_db
 
 CANARY = "canary-Q7b2xV9kLp3N=="
 
 
-def raw_dump() -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT owner, field, key_id, nonce, ciphertext FROM vault_storedsecret")
-        rows = cursor.fetchall()
-    return repr(rows)
-
-
 def test_a_secret_is_stored_only_as_ciphertext_and_reads_back(vault_keys):
     store.store_secret("setup:1", "api_key", CANARY)
-    assert CANARY not in raw_dump() and CANARY.encode().hex() not in raw_dump()
+    assert CANARY not in dump_database() and CANARY.encode().hex() not in dump_database()
     row = StoredSecret.objects.get()
     assert row.key_id == "k1" and len(bytes(row.nonce)) == 12
     assert store.read_secret("setup:1", "api_key") == CANARY
