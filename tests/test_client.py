@@ -280,3 +280,9 @@ def test_no_secret_appears_in_any_log_line_even_at_debug(sandbox, caplog, signat
     secret = creds(signature)
     for value in {secret.api_key, PASSWORD, "p%26ss", json.dumps(secret.api_key)}:
         assert value not in text
+
+
+def test_a_fixed_sandbox_delay_applies_to_every_answer(sandbox):
+    sandbox.state.delay_seconds = 0.3
+    outcome = send("platform_rest")
+    assert outcome.accepted and outcome.duration_ms >= 300

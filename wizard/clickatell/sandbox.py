@@ -66,6 +66,8 @@ class State:
     legacy_rest_accepts_portal_key: bool = False
     key_type_must_match_endpoint: bool = True
     deliver_after_seconds: float = 2.0
+    # A fixed delay before every answer (benchmarks: a realistic Clickatell, or one that never answers).
+    delay_seconds: float = 0.0
     requests: list[dict] = field(default_factory=list)
     fail_next: list[dict] = field(default_factory=list)
     messages: dict[str, dict] = field(default_factory=dict)
@@ -182,6 +184,10 @@ class Sandbox:
                 with sandbox.lock:
                     sandbox.state.requests.append(request)
                     failure = sandbox.state.fail_next.pop(0) if sandbox.state.fail_next else None
+                    delay = sandbox.state.delay_seconds
+                if delay and sandbox.stopping.wait(delay):
+                    self.close_connection = True
+                    return
                 if failure and self._fail(failure, parts.path):
                     return
                 try:

@@ -115,8 +115,10 @@ def forget_credentials(setup: Setup) -> int:
 
 
 def issue_send_token(setup: Setup) -> str:
-    setup.send_token = secrets.token_urlsafe(16)
-    setup.save(update_fields=["send_token", "updated_at"])
+    """The token the next send form carries. Kept until used, so reloads and a second tab share it."""
+    if not setup.send_token:
+        setup.send_token = secrets.token_urlsafe(16)
+        Setup.objects.filter(pk=setup.pk).update(send_token=setup.send_token)
     return setup.send_token
 
 
@@ -124,7 +126,10 @@ def claim_send_token(setup: Setup, token: str) -> bool:
     """True exactly once per issued token, across processes (an atomic conditional update)."""
     if not token:
         return False
-    return Setup.objects.filter(pk=setup.pk, send_token=token).update(send_token="") == 1
+    claimed = Setup.objects.filter(pk=setup.pk, send_token=token).update(send_token="") == 1
+    if claimed:
+        setup.send_token = ""
+    return claimed
 
 
 def test_message(setup: Setup) -> str:

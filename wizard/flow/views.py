@@ -31,9 +31,9 @@ def _setup_or_404(token: str) -> Setup:
     return get_object_or_404(Setup.objects.select_related("platform"), token=token)
 
 
-def _guard(setup: Setup, step: str):
+def _guard(setup: Setup, progress: steps.Progress, step: str):
     """Step order is enforced here, on the server: a skipped step sends the customer back to it."""
-    allowed = steps.step_allowed(services.progress_of(setup), step)
+    allowed = steps.step_allowed(progress, step)
     if allowed != step:
         if step == steps.TEST and allowed == steps.CREDENTIALS and setup.credentials_saved_at:
             return allowed, "Your credentials were deleted (we keep them only for a short time). Enter them again."
@@ -41,8 +41,10 @@ def _guard(setup: Setup, step: str):
     return None, None
 
 
-def _render(request, template: str, context: dict, setup: Setup | None = None, status: int = 200):
-    progress = services.progress_of(setup) if setup else steps.Progress()
+def _render(request, template: str, context: dict, setup: Setup | None = None, status: int = 200,
+            progress: steps.Progress | None = None):
+    if progress is None:
+        progress = services.progress_of(setup) if setup else steps.Progress()
     context = {
         "setup": setup,
         "nav": [
@@ -65,19 +67,21 @@ def _render(request, template: str, context: dict, setup: Setup | None = None, s
 
 
 def _guarded_step(request, token: str, step: str):
+    """The setup, its progress (read once per request), and a redirect when this step may not be shown."""
     setup = _setup_or_404(token)
+    progress = services.progress_of(setup)
     requested = services.take_agent_request(setup) if request.method == "GET" else ""
     if requested and requested != step:
         messages.info(request, f"Your support agent has taken you to this step: {steps.TITLES[requested]}.")
-        return setup, redirect(step_url(setup, requested))
-    go_to, message = _guard(setup, step)
+        return setup, progress, redirect(step_url(setup, requested))
+    go_to, message = _guard(setup, progress, step)
     if go_to:
         if message:
             messages.warning(request, message)
-        return setup, redirect(step_url(setup, go_to))
+        return setup, progress, redirect(step_url(setup, go_to))
     if request.method == "GET":
         services.move_to(setup, step)
-    return setup, None
+    return setup, progress, None
 
 
 # --- step 1: which app ------------------------------------------------------------------------------
@@ -122,7 +126,7 @@ def _app_boxes(platform: Platform) -> list[tuple[str, str]]:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def fields_step(request, token: str):
-    setup, go = _guarded_step(request, token, steps.FIELDS)
+    setup, progress, go = _guarded_step(request, token, steps.FIELDS)
     if go:
         return go
     platform = setup.platform
@@ -149,7 +153,7 @@ def fields_step(request, token: str):
         "boxes": _app_boxes(platform) if platform else [],
         "common_labels": steps.COMMON_LABELS,
         "blocked": platform.workaround_blocked if platform and platform.signature_enum.needs_account_login else "",
-    }, setup)
+    }, setup, progress=progress)
 
 
 # --- step 3: credentials -------------------------------------------------------------------------------
@@ -159,7 +163,7 @@ def fields_step(request, token: str):
 @sensitive_post_parameters("password", "api_key")
 @require_http_methods(["GET", "HEAD", "POST"])
 def credentials_step(request, token: str):
-    setup, go = _guarded_step(request, token, steps.CREDENTIALS)
+    setup, progress, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
         return go
     form = CredentialsForm(_posted(request), signature=setup.signature_enum,
@@ -174,7 +178,7 @@ def credentials_step(request, token: str):
         "form": form,
         "signature": setup.signature_enum,
         "expires_at": store.expiry_of(setup.vault_owner),
-    }, setup)
+    }, setup, progress=progress)
 
 
 @require_POST
@@ -195,7 +199,7 @@ def _phone_session_key(setup: Setup) -> str:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def test_step(request, token: str):
-    setup, go = _guarded_step(request, token, steps.TEST)
+    setup, progress, go = _guarded_step(request, token, steps.TEST)
     if go:
         return go
     form = PhoneForm(_posted(request), initial={"phone": request.session.get(_phone_session_key(setup), "")})
@@ -231,7 +235,7 @@ def test_step(request, token: str):
         "fix_url": fix_url,
         "signature": setup.signature_enum,
         "refusal": refusal,
-    }, setup, status=429 if refusal else 200)
+    }, setup, status=429 if refusal else 200, progress=progress)
     if refusal:
         response["Retry-After"] = str(refusal.retry_after)
     return response
@@ -269,20 +273,20 @@ def confirm_delivery(request, token: str):
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def instructions_step(request, token: str):
-    setup, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:
         return go
     return _render(request, "flow/instructions.html", {
         "current_step": steps.INSTRUCTIONS,
         "instructions": services.instructions_for(setup),
         "secrets_held": store.has_secret(setup.vault_owner, steps.API_KEY),
-    }, setup)
+    }, setup, progress=progress)
 
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def instructions_download(request, token: str):
-    setup, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:
         return go
     response = HttpResponse(services.instructions_text(setup), content_type="text/markdown; charset=utf-8")

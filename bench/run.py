@@ -1,0 +1,357 @@
+"""Measure Portal Switch under load on loopback and print a table. Run it with ``./portal bench``.
+
+Everything runs on this machine: gunicorn serving the wizard (threaded workers), the stand-in
+Clickatell, wrk for throughput and latency, and Python threads for whole customer journeys. The load
+generator shares the CPU with the server, so read the numbers as relative to each other (that is why
+the bare Django view is measured in the same run).
+"""
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+API_KEY = "BenchRestKeyAAAAAAAAAAA=="
+MOBILE = "+27821234567"
+RELAXED = {name: "100000000/60" for name in ("PER_SETUP", "PER_IP", "PER_DESTINATION", "PER_API_KEY")}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str) -> None:
+    import requests
+
+    for _ in range(200):
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise SystemExit(f"bench: nothing answers at {url}")
+
+
+class Server:
+    """gunicorn on loopback with the given Clickatell stand-in."""
+
+    def __init__(self, env: dict, clickatell_url: str, read_timeout: float = 15):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "wizard.wsgi:application", "--config", "wizard/gunicorn.conf.py",
+             "--bind", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**env, "CLICKATELL_PLATFORM_URL": clickatell_url, "CLICKATELL_GATEWAY_URL": clickatell_url,
+                 "CLICKATELL_READ_TIMEOUT": str(read_timeout), "PORTAL_LOG_LEVEL": "WARNING"},
+        )
+        wait_for(self.url + "/bench/bare/")
+
+    def worker_rss_mib(self) -> list[float]:
+        sizes = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            if f"PPid:\t{self.process.pid}\n" in text:
+                sizes.append(int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024)
+        return sizes
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+# --- wrk ------------------------------------------------------------------------------------------------
+
+
+def wrk(url: str, *, seconds: int, connections: int = 16, method: str = "GET", body: str = "",
+        cookie: str = "", csrf: str = "") -> dict:
+    script = "wrk.method = %r\n" % method
+    if body:
+        script += "wrk.body = %r\nwrk.headers['Content-Type'] = 'application/x-www-form-urlencoded'\n" % body
+    if cookie:
+        script += "wrk.headers['Cookie'] = %r\n" % cookie
+    if csrf:
+        script += "wrk.headers['X-CSRFToken'] = %r\n" % csrf
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script.replace("'", '"'))
+    result = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", fh.name, url],
+                            capture_output=True, text=True, timeout=seconds + 60)
+    os.unlink(fh.name)
+    out = result.stdout
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
+            "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
+            "errors": errors}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+# --- a customer, as a browser without JavaScript would be --------------------------------------------------
+
+
+class Customer:
+    def __init__(self, base: str):
+        import requests
+
+        self.base = base
+        self.http = requests.Session()
+
+    def _tokens(self, html: str) -> dict:
+        tokens = {"csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)}
+        attempt = re.search(r'name="attempt_token" value="([^"]+)"', html)
+        if attempt:
+            tokens["attempt_token"] = attempt.group(1)
+        return tokens
+
+    def post(self, path: str, data: dict, expect: int = 302, form_page: str = ""):
+        page = self.http.get(self.base + (form_page or path), timeout=60)
+        page.raise_for_status()
+        response = self.http.post(self.base + path, data={**self._tokens(page.text), **data}, timeout=60,
+                                  allow_redirects=False)
+        if response.status_code != expect:
+            raise RuntimeError(f"POST {path}: {response.status_code}")
+        return response
+
+    def until_test(self) -> str:
+        """Choose the app, confirm its boxes, give the key: returns the setup's path prefix."""
+        location = self.post("/", {"platform": "novu"}).headers["Location"]
+        prefix = location.rsplit("/fields/", 1)[0]
+        self.post(f"{prefix}/fields/", {"confirm": "yes"})
+        self.post(f"{prefix}/credentials/", {"api_key": API_KEY})
+        return prefix
+
+    def journey(self) -> None:
+        prefix = self.until_test()
+        self.post(f"{prefix}/test/", {"phone": MOBILE})
+        page = self.http.get(f"{self.base}{prefix}/test/", timeout=60)
+        if "Clickatell accepted the test message" not in page.text:
+            raise RuntimeError("test send not accepted")
+        self.post(f"{prefix}/test/confirm/", {"arrived": "yes"}, form_page=f"{prefix}/test/")
+        if self.http.get(f"{self.base}{prefix}/instructions/", timeout=60).status_code != 200:
+            raise RuntimeError("no instructions")
+
+
+def journeys(base: str, customers: int, seconds: float) -> dict:
+    done, errors = [], []
+    stop = time.monotonic() + seconds
+
+    def run():
+        while time.monotonic() < stop:
+            try:
+                Customer(base).journey()
+                done.append(1)
+            except Exception as exc:  # counted, not raised: the table reports errors
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(customers)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"per_second": len(done) / (time.monotonic() - started), "journeys": len(done), "errors": len(errors),
+            "first_error": errors[0] if errors else ""}
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument("--growth", default="1000,10000,100000", help="setup counts for the console runs")
+    args = parser.parse_args()
+    if not shutil_which("wrk"):
+        raise SystemExit("bench: wrk is missing (./portal bench installs it from Debian)")
+
+    data_dir = tempfile.mkdtemp(prefix="portal-bench-")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PORTAL_DATA_DIR": data_dir,
+           **{f"PORTAL_LIMIT_{k}": v for k, v in RELAXED.items()}, "PORTAL_LIMIT_GLOBAL": "100000000/86400"}
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from wizard.catalog.loader import load_catalog
+    from wizard.clickatell.sandbox import Sandbox
+
+    call_command("migrate", verbosity=0)
+    load_catalog()
+    call_command("create_agent", "bench-agent", password="bench-agent-password-only")
+    database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
+    account = {"username": "bench", "password": "bench", "integrations": {API_KEY: "rest"}, "balance": 1e9}
+    clickatell = Sandbox({"accounts": [account], "deliver_after_seconds": 0}).start()
+    rows: list[tuple[str, ...]] = []
+    server = Server(env, clickatell.url)
+    try:
+        print(f"bench: {database}, gunicorn {server.url}, sandbox {clickatell.url}", file=sys.stderr)
+        measure_steps(server, rows, args.seconds)
+        measure_journeys(server, rows)
+        measure_overhead(server, clickatell, rows)
+        measure_growth(server, rows, args.seconds, [int(n) for n in args.growth.split(",")])
+        rss = server.worker_rss_mib()
+        rows.append(("6. memory", "per gunicorn worker (RSS)", f"{statistics.mean(rss):.0f} MiB",
+                     f"{len(rss)} workers", "", ""))
+    finally:
+        server.stop()
+    measure_isolation(env, rows, args.seconds)
+    clickatell.stop()
+    print(f"\nPortal Switch benchmark on {database}, {os.cpu_count()} cores, wrk -t1 -c16 -d{args.seconds}s\n")
+    print("| measure | what | result | p50 | p99 | errors / note |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def shutil_which(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name)
+
+
+def measure_steps(server: Server, rows: list, seconds: int) -> None:
+    customer = Customer(server.url)
+    prefix = customer.until_test()
+    customer.post(f"{prefix}/test/", {"phone": MOBILE})
+    csrf = customer.http.cookies["csrftoken"]
+    cookie = f"csrftoken={csrf}"
+    bare = wrk(server.url + "/bench/bare/", seconds=seconds)
+    rows.append(("1. steps", "bare Django view + minimal template", f"{bare['rps']:.0f} req/s",
+                 f"{bare['p50']:.1f} ms", f"{bare['p99']:.1f} ms", f"{bare['errors']}"))
+    pages = [("app GET", "/", "GET", ""), ("app POST (new setup)", "/", "POST", "platform=novu"),
+             ("fields GET", f"{prefix}/fields/", "GET", ""), ("fields POST", f"{prefix}/fields/", "POST", "confirm=yes"),
+             ("credentials GET", f"{prefix}/credentials/", "GET", ""),
+             ("credentials POST (encrypts the key)", f"{prefix}/credentials/", "POST", urlencode({"api_key": API_KEY})),
+             ("test GET", f"{prefix}/test/", "GET", ""), ("instructions GET", f"{prefix}/instructions/", "GET", "")]
+    for name, path, method, body in pages:
+        result = wrk(server.url + path, seconds=seconds, method=method, body=body,
+                     cookie=cookie if method == "POST" else "", csrf=csrf if method == "POST" else "")
+        rows.append(("1. steps", name, f"{result['rps']:.0f} req/s ({result['rps'] / bare['rps']:.2f}× bare)",
+                     f"{result['p50']:.1f} ms", f"{result['p99']:.1f} ms", f"{result['errors']}"))
+    rows.append(("1. steps", "test POST", "see 2 and 3", "", "", "single-use form tokens: not replayable by wrk"))
+
+
+def measure_journeys(server: Server, rows: list) -> None:
+    for customers in (1, 10, 50):
+        result = journeys(server.url, customers, seconds=10)
+        rows.append(("2. journeys", f"{customers} concurrent customers, every step + test send",
+                     f"{result['per_second']:.1f} journeys/s", "", "",
+                     f"{result['errors']} errors of {result['journeys'] + result['errors']} {result['first_error']}"))
+
+
+def measure_overhead(server: Server, clickatell, rows: list, delay: float = 0.2, samples: int = 30) -> None:
+    clickatell.state.delay_seconds = delay
+    extra = []
+    for _ in range(samples):
+        customer = Customer(server.url)
+        prefix = customer.until_test()
+        page = customer.http.get(f"{server.url}{prefix}/test/", timeout=60)
+        data = {**customer._tokens(page.text), "phone": MOBILE}
+        started = time.perf_counter()
+        customer.http.post(f"{server.url}{prefix}/test/", data=data, allow_redirects=False, timeout=60)
+        extra.append((time.perf_counter() - started - delay) * 1000)
+    clickatell.state.delay_seconds = 0
+    extra.sort()
+    rows.append(("3. overhead", f"test-send request time minus the sandbox's fixed {delay * 1000:.0f} ms",
+                 f"{len(extra)} sends", f"{statistics.median(extra):.1f} ms", f"{extra[-1]:.1f} ms (max)", ""))
+
+
+def measure_isolation(env: dict, rows: list, seconds: int) -> None:
+    from wizard.clickatell.sandbox import Sandbox
+
+    account = {"username": "bench", "password": "bench", "integrations": {API_KEY: "rest"}}
+    silent = Sandbox({"accounts": [account], "delay_seconds": 3600}).start()
+    server = Server(env, silent.url, read_timeout=120)
+    try:
+        ready = []
+        for _ in range(10):
+            customer = Customer(server.url)
+            prefix = customer.until_test()
+            page = customer.http.get(f"{server.url}{prefix}/test/", timeout=60)
+            ready.append((customer, prefix, {**customer._tokens(page.text), "phone": MOBILE}))
+
+        def hang(customer, prefix, data):
+            try:
+                customer.http.post(f"{server.url}{prefix}/test/", data=data, allow_redirects=False, timeout=seconds + 30)
+            except Exception:  # the server is stopped under it at the end: expected
+                pass
+
+        threads = [threading.Thread(target=hang, args=item, daemon=True) for item in ready]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        hung = len(silent.received("/messages"))
+        result = wrk(server.url + "/", seconds=seconds)
+        rows.append(("4. isolation", f"other customers' app page while {hung} test sends hang",
+                     f"{result['rps']:.0f} req/s", f"{result['p50']:.1f} ms", f"{result['p99']:.1f} ms",
+                     f"{result['errors']}"))
+    finally:
+        silent.stop()  # releases the hung sends first, so gunicorn can stop gracefully
+        server.stop()
+
+
+def measure_growth(server: Server, rows: list, seconds: int, counts: list[int]) -> None:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from wizard.flow.models import Setup
+    from wizard.vault.models import StoredSecret
+
+    agent = Customer(server.url)
+    agent.post("/console/login/", {"username": "bench-agent", "password": "bench-agent-password-only"})
+    cookie = "; ".join(f"{k}={v}" for k, v in agent.http.cookies.items())
+    for target in counts:
+        missing = target - Setup.objects.count()
+        now = timezone.now()
+        while missing > 0:
+            batch = min(missing, 5000)
+            Setup.objects.bulk_create([Setup(step="test", signature="legacy_http", last_outcome="rejected",
+                                             updated_at=now) for _ in range(batch)], batch_size=1000)
+            missing -= batch
+        reference = Setup.objects.order_by("pk").values_list("reference", flat=True)[target // 2]
+        for name, path in [("list", "/console/"), ("list filtered", "/console/?step=test&outcome=rejected&page=3"),
+                           ("find by code", f"/console/find/?code={reference.lower()}"),
+                           ("setup page", f"/console/s/{reference}/")]:
+            result = wrk(server.url + path, seconds=seconds, connections=8, cookie=cookie)
+            rows.append(("5. growth", f"console {name}, {target:,} setups", f"{result['rps']:.0f} req/s",
+                         f"{result['p50']:.1f} ms", f"{result['p99']:.1f} ms", f"{result['errors']}"))
+    expired = timezone.now() - timedelta(minutes=1)
+    StoredSecret.objects.bulk_create(
+        [StoredSecret(owner=f"bench-expired:{n}", field="api_key", key_id="x", nonce=b"0" * 12, ciphertext=b"0" * 40,
+                      expires_at=expired) for n in range(100_000)], batch_size=2000)
+    started = time.perf_counter()
+    call_command("purge_expired", stdout=open(os.devnull, "w"))
+    rows.append(("5. growth", "purge_expired on 100,000 expired secrets",
+                 f"{time.perf_counter() - started:.2f} s", "", "", f"{StoredSecret.objects.count()} left"))
+
+
+if __name__ == "__main__":
+    main()

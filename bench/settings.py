@@ -1,0 +1,6 @@
+"""The product's settings plus one bare view, so the benchmark compares a wizard step with plain Django."""
+
+from wizard.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]  # noqa: F405
