@@ -12,8 +12,16 @@ from wizard.catalog.loader import load_catalog  # noqa: E402
 from wizard.clickatell.sandbox import Sandbox  # noqa: E402
 from wizard.vault import crypto  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 USERNAME = "acme-ops"
 # Every character an app or a careless client could mangle in a URL or form body.
@@ -22,8 +30,14 @@ HTTP_KEY = "HttpKeyAbCdEfGhIjKlMnOp=="
 REST_KEY = "RestKeyAbCdEfGhIjKlMnOp=="
 ONE_API_KEY = "OneKeyAbCdEfGhIjKlMnOpQ=="
 LEGACY_REST_TOKEN = "LegacyRestToken0123456789abcdef"
-KEYS = {"platform_http": HTTP_KEY, "platform_rest": REST_KEY, "one_api": ONE_API_KEY, "legacy_http": REST_KEY,
-        "smtp": REST_KEY, "legacy_rest": LEGACY_REST_TOKEN}
+KEYS = {
+    "platform_http": HTTP_KEY,
+    "platform_rest": REST_KEY,
+    "one_api": ONE_API_KEY,
+    "legacy_http": REST_KEY,
+    "smtp": REST_KEY,
+    "legacy_rest": LEGACY_REST_TOKEN,
+}
 
 SANDBOX_FIXTURE = {
     "accounts": [
@@ -65,10 +79,12 @@ def plain_static_files():
     """Tests serve static files from the source folders; production serves collectstatic's hashed copies."""
     from django.test import override_settings
 
-    with override_settings(STORAGES={
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }):
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+    ):
         yield
 
 
@@ -103,8 +119,12 @@ def vault_keys(settings):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium: Playwright's own browser download is not available here."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True,
-            "args": CHROMIUM_ARGS}
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "headless": True,
+        "args": CHROMIUM_ARGS,
+    }
 
 
 @pytest.fixture
@@ -131,5 +151,7 @@ def dump_database() -> str:
         for table in connection.introspection.table_names():
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - our own table names
             for row in cursor.fetchall():
-                lines.append(repr(tuple(bytes(v).hex() if isinstance(v, (bytes, memoryview)) else v for v in row)))
+                lines.append(
+                    repr(tuple(bytes(v).hex() if isinstance(v, (bytes, memoryview)) else v for v in row))
+                )
     return "\n".join(lines)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from wizard.catalog.instructions import TemplateError, VARIABLES, render, sample_values, validate
+from wizard.catalog.instructions import VARIABLES, TemplateError, render, sample_values, validate
 from wizard.catalog.loader import DATA_FILE, load_catalog
 from wizard.catalog.models import InstructionTemplate, Platform
 from wizard.catalog.search import search_platforms
@@ -45,9 +45,15 @@ def test_derived_flags_come_from_the_catalog_notes():
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("woocommerce", "woocommerce-apg-sms-v3"), ("WOO", "woocommerce-apg-sms-v3"), ("hass", "home-assistant-clickatell"),
-     ("nextclod", "nextcloud-twofactor-clickatell-portal"), ("monitoring", "librenms"), ("yetiforce", "vtiger-smsnotifier-clickatell"),
-     ("home asistant", "home-assistant-clickatell")],
+    [
+        ("woocommerce", "woocommerce-apg-sms-v3"),
+        ("WOO", "woocommerce-apg-sms-v3"),
+        ("hass", "home-assistant-clickatell"),
+        ("nextclod", "nextcloud-twofactor-clickatell-portal"),
+        ("monitoring", "librenms"),
+        ("yetiforce", "vtiger-smsnotifier-clickatell"),
+        ("home asistant", "home-assistant-clickatell"),
+    ],
 )
 def test_search_matches_names_categories_aliases_and_small_typos(query, expected):
     assert expected in [p.slug for p in search_platforms(query)]
@@ -61,15 +67,23 @@ def test_search_for_nonsense_finds_nothing():
 def test_every_platform_renders_its_instructions_with_its_own_labels(slug):
     platform = Platform.objects.get(slug=slug)
     signature = platform.signature_enum
-    setup = Setup.objects.create(platform=platform, signature=signature.value, app_fields=app_fields_of(signature),
-                                 username="jane-ops", api_key_hint="Xy==")
+    setup = Setup.objects.create(
+        platform=platform,
+        signature=signature.value,
+        app_fields=app_fields_of(signature),
+        username="jane-ops",
+        api_key_hint="Xy==",
+    )
     instructions = services.instructions_for(setup)
     text = " ".join(step.text for step in instructions.steps)
     assert platform.name in text and platform.settings_path in text
     key_label = platform.label_for("key", "")
     if key_label:
         assert f"“{key_label}”" in text
-        assert any(box.label == key_label and box.shows == "your API Key (ending …Xy==)" for box in instructions.boxes)
+        assert any(
+            box.label == key_label and box.shows == "your API Key (ending …Xy==)"
+            for box in instructions.boxes
+        )
     if signature.needs_account_login:
         assert "jane-ops" in text and "your Account Password" in text
     for box in instructions.boxes:
@@ -87,9 +101,20 @@ def test_a_generic_template_serves_each_signature_for_unlisted_apps():
 
 @pytest.mark.parametrize(
     "body",
-    ["{{ settings.SECRET_KEY }}", "{% load log %}{% get_admin_log 10 as x %}", "{{ app_name|safe }}",
-     "{{ request.session }}", "{{ username.__class__ }}", "<script>alert(1)</script>", "{# hidden #}",
-     "{{ app_name }", "{{ setup.token }}", "{% debug %}", "{{ api_key }}", "{{ password }}"],
+    [
+        "{{ settings.SECRET_KEY }}",
+        "{% load log %}{% get_admin_log 10 as x %}",
+        "{{ app_name|safe }}",
+        "{{ request.session }}",
+        "{{ username.__class__ }}",
+        "<script>alert(1)</script>",
+        "{# hidden #}",
+        "{{ app_name }",
+        "{{ setup.token }}",
+        "{% debug %}",
+        "{{ api_key }}",
+        "{{ password }}",
+    ],
 )
 def test_template_injection_is_refused_at_save(body):
     assert validate(body)
@@ -100,7 +125,9 @@ def test_template_injection_is_refused_at_save(body):
 def test_a_valid_template_renders_plain_values_only():
     body = "Open {{ app_name }}.\n! Careful with {{ key_label }}.\n\n"
     assert [(s.text, s.warning) for s in render(body, sample_values("Zed"))] == [
-        ("Open Zed.", False), ("Careful with API Key.", True)]
+        ("Open Zed.", False),
+        ("Careful with API Key.", True),
+    ]
     assert validate("{{app_name}} and {{  reference  }}") == []
     assert set(sample_values()) == set(VARIABLES)
 
@@ -124,8 +151,10 @@ def staff_client(client, django_user_model):
 
 def test_the_admin_refuses_an_unsafe_template_and_says_why(staff_client):
     platform = Platform.objects.get(slug="novu")
-    response = staff_client.post("/admin/catalog/instructiontemplate/add/", {
-        "platform": platform.pk, "signature": "", "body": "Paste {{ settings.SECRET_KEY }} here <b>now</b>"})
+    response = staff_client.post(
+        "/admin/catalog/instructiontemplate/add/",
+        {"platform": platform.pk, "signature": "", "body": "Paste {{ settings.SECRET_KEY }} here <b>now</b>"},
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "is not a placeholder" in html and "HTML is not allowed" in html
@@ -135,8 +164,14 @@ def test_the_admin_refuses_an_unsafe_template_and_says_why(staff_client):
 def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(staff_client, client):
     platform = Platform.objects.get(slug="novu")
     published = InstructionTemplate.objects.get(platform=platform)
-    staff_client.post(f"/admin/catalog/instructiontemplate/{published.pk}/change/", {
-        "platform": platform.pk, "signature": "", "body": "Open {{ app_name }} and paste {{ api_key_hint }}.\n"})
+    staff_client.post(
+        f"/admin/catalog/instructiontemplate/{published.pk}/change/",
+        {
+            "platform": platform.pk,
+            "signature": "",
+            "body": "Open {{ app_name }} and paste {{ api_key_hint }}.\n",
+        },
+    )
     published.refresh_from_db()
     assert published.status == "published" and not published.body.startswith("Open {{ app_name }} and paste")
     draft = InstructionTemplate.objects.get(platform=platform, status="draft")
@@ -145,11 +180,15 @@ def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(sta
     preview = staff_client.get(f"/admin/catalog/instructiontemplate/{draft.pk}/preview/").content.decode()
     assert "Open Novu" in preview and "ending …Xy==" in preview
 
-    setup = Setup.objects.create(platform=platform, signature="platform_rest", app_fields="api_key", api_key_hint="Ab==")
+    setup = Setup.objects.create(
+        platform=platform, signature="platform_rest", app_fields="api_key", api_key_hint="Ab=="
+    )
     new_text = [f"Open {platform.name} and paste your API Key (ending …Ab==)."]
     assert [s.text for s in services.instructions_for(setup).steps] != new_text  # a draft is not shown
 
-    staff_client.post("/admin/catalog/instructiontemplate/", {"action": "publish_drafts", "_selected_action": [draft.pk]})
+    staff_client.post(
+        "/admin/catalog/instructiontemplate/", {"action": "publish_drafts", "_selected_action": [draft.pk]}
+    )
     published.refresh_from_db()
     draft.refresh_from_db()
     assert (published.status, draft.status) == ("retired", "published")
@@ -160,11 +199,24 @@ def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(sta
 
 
 def test_staff_can_add_a_platform_and_customers_find_it(staff_client, client):
-    response = staff_client.post("/admin/catalog/platform/add/", {
-        "slug": "acme-crm", "name": "Acme CRM", "category": "crm", "aliases": "acme", "signature": "legacy_http",
-        "field_labels": '["Login", "Secret", "API ID"]', "key_field": "API ID",
-        "what_to_enter": '{"Login": "Account Username", "Secret": "Account Password", "API ID": "API Key (workaround)"}',
-        "settings_path": "Admin → SMS", "endpoint": "", "notes": "", "workaround_blocked": "", "source": ""})
+    response = staff_client.post(
+        "/admin/catalog/platform/add/",
+        {
+            "slug": "acme-crm",
+            "name": "Acme CRM",
+            "category": "crm",
+            "aliases": "acme",
+            "signature": "legacy_http",
+            "field_labels": '["Login", "Secret", "API ID"]',
+            "key_field": "API ID",
+            "what_to_enter": '{"Login": "Account Username", "Secret": "Account Password", "API ID": "API Key (workaround)"}',
+            "settings_path": "Admin → SMS",
+            "endpoint": "",
+            "notes": "",
+            "workaround_blocked": "",
+            "source": "",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert "Acme CRM" in client.get("/", {"q": "acme"}).content.decode()
     assert re.search(r'value="acme-crm"', client.get("/").content.decode())

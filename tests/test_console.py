@@ -20,7 +20,9 @@ CONSOLE = Path(__file__).resolve().parent.parent / "wizard" / "console"
 @pytest.fixture
 def setup(client, sandbox):
     """A customer who tried the old signature with a wrong password, then the right one."""
-    found = walk_to_test(client, "zabbix-sms-client", {"username": USERNAME, "password": "wrong", "api_key": REST_KEY})
+    found = walk_to_test(
+        client, "zabbix-sms-client", {"username": USERNAME, "password": "wrong", "api_key": REST_KEY}
+    )
     send_test_sms(client, found)
     client.post(url(found, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY})
     send_test_sms(client, found, "+27821234568")
@@ -30,9 +32,17 @@ def setup(client, sandbox):
 
 def console_pages(setup):
     ref = setup.reference
-    gets = ["/console/", f"/console/s/{ref}/", f"/console/find/?code={ref}", "/console/?signature=legacy_http"]
-    posts = [(f"/console/s/{ref}/notes/", {"text": "hi"}), (f"/console/s/{ref}/step/", {"step": "credentials"}),
-             ("/console/new/", {})]
+    gets = [
+        "/console/",
+        f"/console/s/{ref}/",
+        f"/console/find/?code={ref}",
+        "/console/?signature=legacy_http",
+    ]
+    posts = [
+        (f"/console/s/{ref}/notes/", {"text": "hi"}),
+        (f"/console/s/{ref}/step/", {"step": "credentials"}),
+        ("/console/new/", {}),
+    ]
     return gets, posts
 
 
@@ -58,12 +68,16 @@ def test_signed_in_users_without_the_permission_get_403(setup, django_user_model
 
 
 def test_a_customer_link_gives_no_console_access(setup, client):
-    assert client.get("/console/").status_code == 302  # the customer's own browser is anonymous to the console
+    assert (
+        client.get("/console/").status_code == 302
+    )  # the customer's own browser is anonymous to the console
 
 
 def test_agents_can_sign_in_with_the_created_account(agent):
     browser = Client()
-    response = browser.post("/console/login/", {"username": "agent-ann", "password": "agent-pw-for-tests-only"})
+    response = browser.post(
+        "/console/login/", {"username": "agent-ann", "password": "agent-pw-for-tests-only"}
+    )
     assert response.status_code == 302 and response["Location"] == "/console/"
     assert browser.get("/console/").status_code == 200
 
@@ -79,8 +93,11 @@ def test_agents_see_every_console_page_and_no_secret_anywhere(setup, agent_clien
         response = agent_client.post(path, data, follow=True)
         assert response.status_code == 200, path
         seen.append(response.content.decode())
-    seen.append(agent_client.get(f"/console/s/{setup.reference}/", headers={"HX-Request": "true",
-                                                                             "HX-Target": "live"}).content.decode())
+    seen.append(
+        agent_client.get(
+            f"/console/s/{setup.reference}/", headers={"HX-Request": "true", "HX-Target": "live"}
+        ).content.decode()
+    )
     everything = "\n".join(seen)
     for secret in (PASSWORD, REST_KEY, REST_KEY[:-4], "wrong"):
         assert secret not in everything
@@ -106,7 +123,9 @@ def test_find_forgives_case_spaces_and_look_alikes(setup, agent_client):
 
 
 def test_list_filters_and_paginates(setup, agent_client):
-    Setup.objects.bulk_create([Setup(reference=f"AAAA-{n:04d}", token=f"t{n}", step="fields") for n in range(120)])
+    Setup.objects.bulk_create(
+        [Setup(reference=f"AAAA-{n:04d}", token=f"t{n}", step="fields") for n in range(120)]
+    )
     html = agent_client.get("/console/").content.decode()
     assert "121 setups" in html and "Page 1 of 3" in html
     html = agent_client.get("/console/", {"outcome": "accepted"}).content.decode()
@@ -115,8 +134,9 @@ def test_list_filters_and_paginates(setup, agent_client):
     assert "1 setup." in html
     html = agent_client.get("/console/", {"step": "fields", "page": 3}).content.decode()
     assert "Page 3 of 3" in html and "← Newer" in html
-    partial = agent_client.get("/console/", {"outcome": "rejected"}, headers={"HX-Request": "true",
-                                                                              "HX-Target": "results"})
+    partial = agent_client.get(
+        "/console/", {"outcome": "rejected"}, headers={"HX-Request": "true", "HX-Target": "results"}
+    )
     assert partial.content.decode().lstrip().startswith('<div id="results"')
 
 
@@ -157,8 +177,9 @@ def test_an_agent_starts_a_setup_and_reads_out_the_link(agent_client, client):
 
 
 def test_the_live_part_is_served_alone_for_polling(setup, agent_client):
-    html = agent_client.get(f"/console/s/{setup.reference}/", headers={"HX-Request": "true",
-                                                                        "HX-Target": "live"}).content.decode()
+    html = agent_client.get(
+        f"/console/s/{setup.reference}/", headers={"HX-Request": "true", "HX-Target": "live"}
+    ).content.decode()
     assert html.lstrip().startswith('<div id="live"') and "<html" not in html
 
 
@@ -166,8 +187,11 @@ def test_the_console_cannot_reach_the_vault_by_construction():
     for path in CONSOLE.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
             assert not any("vault" in name for name in names), f"{path.name} imports the vault"
     views = (CONSOLE / "views.py").read_text()
     assert "Setup.objects" not in views and "services." not in views  # views read only through access.py

@@ -1,7 +1,7 @@
 """Whole customer journeys through the Django test client, test sends going to the stand-in Clickatell."""
 
-from html import unescape
 import re
+from html import unescape
 from urllib.parse import parse_qs
 
 import pytest
@@ -46,7 +46,10 @@ def test_an_api_key_app_goes_from_choice_to_delivered_test_and_instructions(clie
     assert response.status_code == 302
     [request] = sandbox.received()
     assert request["path"] == "/messages" and request["headers"]["Authorization"] == REST_KEY
-    assert request["json"]["content"] == f"Portal Switch test (ref {setup.reference}): your Clickatell credentials work."
+    assert (
+        request["json"]["content"]
+        == f"Portal Switch test (ref {setup.reference}): your Clickatell credentials work."
+    )
 
     html = page(client.get(url(setup, "test")))
     attempt = TestAttempt.objects.get(setup=setup)
@@ -69,8 +72,9 @@ def test_an_api_key_app_goes_from_choice_to_delivered_test_and_instructions(clie
 
 
 def test_an_api_id_app_uses_the_workaround_fails_on_a_wrong_password_then_succeeds(client, sandbox):
-    setup = walk_to_test(client, "zabbix-sms-client",
-                         {"username": USERNAME, "password": "wrong-password", "api_key": REST_KEY})
+    setup = walk_to_test(
+        client, "zabbix-sms-client", {"username": USERNAME, "password": "wrong-password", "api_key": REST_KEY}
+    )
     assert setup.signature == "legacy_http"
     send_test_sms(client, setup)
     html = page(client.get(url(setup, "test")))
@@ -125,7 +129,9 @@ def test_a_catalog_app_can_say_it_shows_different_boxes(client, sandbox):
     setup = start(client, "zabbix-sms-client")
     response = client.post(url(setup, "fields"), {"confirm": "no"})
     assert response["Location"].endswith("?different=1")
-    client.post(url(setup, "fields"), {"different": "1", "app_fields": "api_key", "portal_integration": "one_api"})
+    client.post(
+        url(setup, "fields"), {"different": "1", "app_fields": "api_key", "portal_integration": "one_api"}
+    )
     setup.refresh_from_db()
     assert setup.signature == "one_api"
 
@@ -188,8 +194,12 @@ def test_an_unknown_setup_link_is_a_404(client):
 def test_bad_credentials_keep_the_username_but_never_echo_secrets(client):
     setup = start(client, "zabbix-sms-client")
     client.post(url(setup, "fields"), {"confirm": "yes"})
-    html = page(client.post(url(setup, "credentials"),
-                            {"username": "keep-me", "password": "TopSecret#1", "api_key": "3442105"}))
+    html = page(
+        client.post(
+            url(setup, "credentials"),
+            {"username": "keep-me", "password": "TopSecret#1", "api_key": "3442105"},
+        )
+    )
     assert "old API ID" in html
     assert 'value="keep-me"' in html
     assert "TopSecret#1" not in html and "3442105" not in html
@@ -199,7 +209,9 @@ def test_bad_credentials_keep_the_username_but_never_echo_secrets(client):
 def test_an_email_as_username_is_caught(client):
     setup = start(client, "zabbix-sms-client")
     client.post(url(setup, "fields"), {"confirm": "yes"})
-    html = page(client.post(url(setup, "credentials"), {**LEGACY_CREDENTIALS, "username": "ops@acme.example"}))
+    html = page(
+        client.post(url(setup, "credentials"), {**LEGACY_CREDENTIALS, "username": "ops@acme.example"})
+    )
     assert "That is an e-mail address" in html and 'value="ops@acme.example"' in html
 
 
@@ -275,7 +287,9 @@ def test_expired_secrets_are_never_used_even_before_the_purge(client, sandbox, s
 
     setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
     token = send_token(client, setup)
-    StoredSecret.objects.filter(owner=setup.vault_owner).update(expires_at=timezone.now() - timedelta(seconds=1))
+    StoredSecret.objects.filter(owner=setup.vault_owner).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     response = client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": token}, follow=True)
     assert "Enter them again" in page(response)
     assert sandbox.received() == []
@@ -285,7 +299,9 @@ def test_a_send_interrupted_mid_call_leaves_an_unknown_record(client, sandbox, s
     from datetime import timedelta
 
     setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
-    attempt = TestAttempt.objects.create(setup=setup, signature="platform_rest", destination_masked="+278…567")
+    attempt = TestAttempt.objects.create(
+        setup=setup, signature="platform_rest", destination_masked="+278…567"
+    )
     TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - timedelta(minutes=5))
     html = page(client.get(url(setup, "test")))
     assert "We don't know whether the test was sent" in html and "Check your phone" in html

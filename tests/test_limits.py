@@ -11,11 +11,17 @@ from wizard.flow import services
 from wizard.flow.models import Setup
 
 from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME
-from .journeys import send_token, send_test_sms, url, walk_to_test
+from .journeys import send_test_sms, send_token, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
 
-ROOMY = {"setup": "50/3600", "ip": "50/3600", "destination": "50/3600", "api_key": "50/3600", "global": "50/86400"}
+ROOMY = {
+    "setup": "50/3600",
+    "ip": "50/3600",
+    "destination": "50/3600",
+    "api_key": "50/3600",
+    "global": "50/86400",
+}
 OTHER_NUMBERS = ["+27821234568", "+27821234569", "+27821234570", "+27821234571", "+27821234572"]
 
 
@@ -23,6 +29,7 @@ OTHER_NUMBERS = ["+27821234568", "+27821234569", "+27821234570", "+27821234571",
 def budgets(settings):
     def use(**tight):
         settings.PORTAL_SEND_LIMITS = {**ROOMY, **tight}
+
     use()
     return use
 
@@ -73,12 +80,16 @@ def test_the_ip_budget_and_only_the_trusted_proxy_header_counts(client, sandbox,
     spoof = {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}
     send_test_sms(client, first)
     # Without a configured proxy header, a client-supplied X-Forwarded-For is ignored.
-    response = client.post(url(second, "test"), {"phone": OTHER_NUMBERS[0], "attempt_token": send_token(client, second)},
-                           **spoof)
+    response = client.post(
+        url(second, "test"), {"phone": OTHER_NUMBERS[0], "attempt_token": send_token(client, second)}, **spoof
+    )
     assert_refused(response, "sent from your network")
     settings.PORTAL_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
-    response = client.post(url(third, "test"), {"phone": OTHER_NUMBERS[1], "attempt_token": send_token(client, third)},
-                           HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.9")
+    response = client.post(
+        url(third, "test"),
+        {"phone": OTHER_NUMBERS[1], "attempt_token": send_token(client, third)},
+        HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.9",
+    )
     assert response.status_code == 302
     assert len(sandbox.received()) == 2
 
@@ -104,8 +115,26 @@ def test_a_refused_send_takes_nothing_from_the_other_budgets(client, sandbox, bu
     assert_refused(refused, "This phone number")  # refused: must not use up the setup budget
     # The form that came back with the refusal carries a fresh token that sends.
     token = re.search(r'name="attempt_token" value="([^"]+)"', refused.content.decode()).group(1)
-    assert client.post(url(setup, "test"), {"phone": OTHER_NUMBERS[0], "attempt_token": token}).status_code == 302
+    assert (
+        client.post(url(setup, "test"), {"phone": OTHER_NUMBERS[0], "attempt_token": token}).status_code
+        == 302
+    )
     assert len(sandbox.received()) == 2
+
+
+def test_when_every_send_slot_waits_on_clickatell_a_send_is_refused_at_once(
+    client, sandbox, budgets, monkeypatch
+):
+    from wizard.flow import limits
+
+    budgets(setup="1/3600")
+    monkeypatch.setattr(limits, "send_slots", threading.BoundedSemaphore(1))
+    setup = novu(client)
+    limits.send_slots.acquire()  # a slow Clickatell holds the only slot
+    assert_refused(send_test_sms(client, setup), "answering slowly")
+    assert sandbox.received() == []
+    limits.send_slots.release()
+    assert send_test_sms(client, setup).status_code == 302  # the refusal took nothing from the budget
 
 
 def test_countries_outside_the_allow_list_are_refused(client, sandbox, settings):
@@ -117,10 +146,14 @@ def test_countries_outside_the_allow_list_are_refused(client, sandbox, settings)
 
 def test_repeated_authentication_failures_lock_the_setup_without_revealing_more(client, sandbox, settings):
     settings.PORTAL_AUTH_FAILURE_LIMITS = {"setup": "2/900", "ip": "50/3600", "username": "50/3600"}
-    setup = walk_to_test(client, "zabbix-sms-client", {"username": USERNAME, "password": "guess-1", "api_key": REST_KEY})
+    setup = walk_to_test(
+        client, "zabbix-sms-client", {"username": USERNAME, "password": "guess-1", "api_key": REST_KEY}
+    )
     for number in OTHER_NUMBERS[:2]:
         send_test_sms(client, setup, number)
-    html = assert_refused(send_test_sms(client, setup, OTHER_NUMBERS[2]), "refused these credentials several times")
+    html = assert_refused(
+        send_test_sms(client, setup, OTHER_NUMBERS[2]), "refused these credentials several times"
+    )
     assert "sign in to the Clickatell Portal" in html and "paused for about" in html
     assert len(sandbox.received()) == 2
     client.post(url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY})
@@ -130,9 +163,13 @@ def test_repeated_authentication_failures_lock_the_setup_without_revealing_more(
 def test_failures_for_one_username_lock_it_across_setups(client, sandbox, settings):
     settings.PORTAL_AUTH_FAILURE_LIMITS = {"setup": "50/900", "ip": "50/3600", "username": "2/3600"}
     for number in OTHER_NUMBERS[:2]:
-        setup = walk_to_test(client, "zabbix-sms-client", {"username": USERNAME, "password": "x", "api_key": REST_KEY})
+        setup = walk_to_test(
+            client, "zabbix-sms-client", {"username": USERNAME, "password": "x", "api_key": REST_KEY}
+        )
         send_test_sms(client, setup, number)
-    fresh = walk_to_test(client, "zabbix-sms-client", {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY})
+    fresh = walk_to_test(
+        client, "zabbix-sms-client", {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+    )
     assert_refused(send_test_sms(client, fresh, OTHER_NUMBERS[2]), "refused these credentials several times")
     assert len(sandbox.received()) == 2
 
@@ -153,21 +190,35 @@ def test_twenty_concurrent_posts_against_a_budget_of_three_make_three_calls(live
     budgets(ip="3/3600")
     pages = []
     for _ in range(20):
-        setup = Setup.objects.create(app_unlisted=True, app_fields="api_key", signature="platform_rest",
-                                     portal_integration="platform_rest")
+        setup = Setup.objects.create(
+            app_unlisted=True,
+            app_fields="api_key",
+            signature="platform_rest",
+            portal_integration="platform_rest",
+        )
         services.save_credentials(setup, {"api_key": REST_KEY})
         session = requests.Session()
         html = session.get(f"{live_server.url}{url(setup, 'test')}", timeout=10).text
-        pages.append((session, setup, re.search(r'name="attempt_token" value="([^"]+)"', html).group(1),
-                      re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)))
+        pages.append(
+            (
+                session,
+                setup,
+                re.search(r'name="attempt_token" value="([^"]+)"', html).group(1),
+                re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1),
+            )
+        )
     start = threading.Barrier(len(pages))
     statuses = []
 
     def post(session, setup, attempt_token, csrf):
         start.wait()
-        response = session.post(f"{live_server.url}{url(setup, 'test')}", allow_redirects=False, timeout=30,
-                                data={"phone": MOBILE, "attempt_token": attempt_token, "csrfmiddlewaretoken": csrf},
-                                headers={"Referer": live_server.url})
+        response = session.post(
+            f"{live_server.url}{url(setup, 'test')}",
+            allow_redirects=False,
+            timeout=30,
+            data={"phone": MOBILE, "attempt_token": attempt_token, "csrfmiddlewaretoken": csrf},
+            headers={"Referer": live_server.url},
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=post, args=page) for page in pages]

@@ -50,10 +50,28 @@ def two_servers(sandbox, tmp_path):
     servers, urls = [], []
     for _ in range(2):
         port = free_port()
-        servers.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "wizard.wsgi:application", "--config", "wizard/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", "/dev/null"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        servers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "wizard.wsgi:application",
+                    "--config",
+                    "wizard/gunicorn.conf.py",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
+                    "--access-logfile",
+                    "/dev/null",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        )
         urls.append(f"http://127.0.0.1:{port}")
     for url in urls:
         for _ in range(100):
@@ -78,11 +96,18 @@ def form_tokens(html: str) -> dict:
 
 def post(browser, url, data):
     page = browser.get(url, timeout=10)
-    return browser.post(url, data={**form_tokens(page.text), **data}, headers={"Referer": url}, timeout=10,
-                        allow_redirects=False)
+    return browser.post(
+        url,
+        data={**form_tokens(page.text), **data},
+        headers={"Referer": url},
+        timeout=10,
+        allow_redirects=False,
+    )
 
 
-def test_a_setup_begun_on_one_server_continues_on_the_other_and_limits_count_across_both(two_servers, sandbox):
+def test_a_setup_begun_on_one_server_continues_on_the_other_and_limits_count_across_both(
+    two_servers, sandbox
+):
     from wizard.catalog.loader import load_catalog
 
     load_catalog()

@@ -43,19 +43,29 @@ def test_canary_secrets_appear_nowhere_after_whole_journeys(sandbox, caplog, vau
     password = f"Pw-{secrets.token_hex(6)}&# +%"
     legacy_key = f"Ck{secrets.token_urlsafe(16)[:20]}=="
     rest_key = f"Rk{secrets.token_urlsafe(16)[:20]}=="
-    account = {**SANDBOX_FIXTURE["accounts"][0], "username": "canary-user", "password": password,
-               "integrations": {legacy_key: "rest", rest_key: "rest"}}
+    account = {
+        **SANDBOX_FIXTURE["accounts"][0],
+        "username": "canary-user",
+        "password": password,
+        "integrations": {legacy_key: "rest", rest_key: "rest"},
+    }
     sandbox.reset({**SANDBOX_FIXTURE, "accounts": [account]})
     client = RecordingClient()
 
     # The old-signature journey, with a bad input, a failed test, then success and delivery.
     setup = start(client, "zabbix-sms-client")
     client.post(url(setup, "fields"), {"confirm": "yes"})
-    client.post(url(setup, "credentials"), {"username": "x@y.example", "password": password, "api_key": legacy_key})
-    client.post(url(setup, "credentials"), {"username": "canary-user", "password": "W" + password,
-                                            "api_key": legacy_key})
+    client.post(
+        url(setup, "credentials"), {"username": "x@y.example", "password": password, "api_key": legacy_key}
+    )
+    client.post(
+        url(setup, "credentials"),
+        {"username": "canary-user", "password": "W" + password, "api_key": legacy_key},
+    )
     client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
-    client.post(url(setup, "credentials"), {"username": "canary-user", "password": password, "api_key": legacy_key})
+    client.post(
+        url(setup, "credentials"), {"username": "canary-user", "password": password, "api_key": legacy_key}
+    )
     client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
     client.get(url(setup, "test"))
     client.post(f"/s/{setup.token}/test/delivery/")
@@ -127,8 +137,10 @@ def test_error_reports_hide_secret_fields():
 
 
 def test_log_redaction_masks_every_signature_shape():
-    line = ('GET /messages/http/send?apiKey=AbC123==&to=27&content=x "POST /http/sendmsg?user=u&password=p%26q'
-            '&api_id=K==" {"Authorization": "Bearer tok123"} Authorization: RawKey==')
+    line = (
+        'GET /messages/http/send?apiKey=AbC123==&to=27&content=x "POST /http/sendmsg?user=u&password=p%26q'
+        '&api_id=K==" {"Authorization": "Bearer tok123"} Authorization: RawKey=='
+    )
     cleaned = redact(line)
     for secret in ("AbC123", "p%26q", "K==", "tok123", "RawKey"):
         assert secret not in cleaned
@@ -136,22 +148,31 @@ def test_log_redaction_masks_every_signature_shape():
 
 
 def production_env(tmp_path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "PORTAL_", "CLICKATELL_", "DATABASE_URL", "REDIS_URL"))}
-    env.update({
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "setup.example.com",
-        "PORTAL_HTTPS": "1",
-        "PORTAL_VAULT_KEYS": crypto.new_key_spec("prod1"),
-        "PORTAL_DATA_DIR": str(tmp_path),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "PORTAL_", "CLICKATELL_", "DATABASE_URL", "REDIS_URL"))
+    }
+    env.update(
+        {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "setup.example.com",
+            "PORTAL_HTTPS": "1",
+            "PORTAL_VAULT_KEYS": crypto.new_key_spec("prod1"),
+            "PORTAL_DATA_DIR": str(tmp_path),
+        }
+    )
     return env
 
 
 def test_check_deploy_reports_no_issue_with_production_settings(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(tmp_path), capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -160,8 +181,14 @@ def test_check_deploy_reports_no_issue_with_production_settings(tmp_path):
 def test_check_deploy_flags_the_development_vault_key(tmp_path):
     env = production_env(tmp_path)
     del env["PORTAL_VAULT_KEYS"]
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "vault.W001" in result.stdout + result.stderr
 
 
@@ -180,8 +207,14 @@ print(json.dumps({"redirect": [plain.status_code, plain.get("Location")], "hsts"
 
 
 def test_behind_https_cookies_are_host_prefixed_and_hsts_is_sent(tmp_path):
-    result = subprocess.run([sys.executable, "-c", HTTPS_PROBE], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, env={**production_env(tmp_path), "DJANGO_SETTINGS_MODULE": "wizard.settings"})
+    result = subprocess.run(
+        [sys.executable, "-c", HTTPS_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**production_env(tmp_path), "DJANGO_SETTINGS_MODULE": "wizard.settings"},
+    )
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["redirect"] == [301, "https://setup.example.com/"]

@@ -36,7 +36,12 @@ def test_an_unlisted_api_key_app_needs_the_integration_type():
 def test_only_the_old_signature_needs_username_and_password():
     assert steps.fields_needed(Signature.LEGACY_HTTP) == ["username", "password", "api_key"]
     assert steps.fields_needed(Signature.SMTP) == ["username", "password", "api_key"]
-    for signature in (Signature.PLATFORM_HTTP, Signature.PLATFORM_REST, Signature.ONE_API, Signature.LEGACY_REST):
+    for signature in (
+        Signature.PLATFORM_HTTP,
+        Signature.PLATFORM_REST,
+        Signature.ONE_API,
+        Signature.LEGACY_REST,
+    ):
         assert steps.fields_needed(signature) == ["api_key"]
 
 
@@ -93,7 +98,9 @@ def test_usual_mistakes_get_a_specific_message(field, value, says):
 
 
 def test_spaces_and_line_breaks_around_a_pasted_key_are_removed_with_a_notice():
-    check = steps.check_credentials(Signature.PLATFORM_HTTP, {"api_key": "\n  HttpKeyAbCdEfGhIjKlMnOp==  \r\n"})
+    check = steps.check_credentials(
+        Signature.PLATFORM_HTTP, {"api_key": "\n  HttpKeyAbCdEfGhIjKlMnOp==  \r\n"}
+    )
     assert check.ok
     assert check.cleaned == {"api_key": "HttpKeyAbCdEfGhIjKlMnOp=="}
     assert "removed spaces or line breaks" in check.notices[0]

@@ -71,7 +71,9 @@ def test_rotation_re_encrypts_everything_under_the_newest_key(vault_keys, settin
     call_command("rotate_keys")
     assert set(StoredSecret.objects.values_list("key_id", flat=True)) == {"k2"}
     vault_keys(new)  # the old key is retired
-    assert [store.read_secret(f"setup:{n}", "api_key") for n in range(5)] == [f"{CANARY}{n}" for n in range(5)]
+    assert [store.read_secret(f"setup:{n}", "api_key") for n in range(5)] == [
+        f"{CANARY}{n}" for n in range(5)
+    ]
     assert store.rotate_keys() == (0, 0)  # a second run changes nothing
 
 
@@ -107,8 +109,13 @@ def test_forget_deletes_at_once(vault_keys):
 
 @pytest.mark.parametrize(
     ("spec", "problem"),
-    [("", "no vault key"), ("k1", "id:base64key"), ("k1:not base64!", "base64"),
-     ("k1:" + "QUJD", "32 bytes"), (f"{crypto.new_key_spec('a')},{crypto.new_key_spec('a')}", "twice")],
+    [
+        ("", "no vault key"),
+        ("k1", "id:base64key"),
+        ("k1:not base64!", "base64"),
+        ("k1:" + "QUJD", "32 bytes"),
+        (f"{crypto.new_key_spec('a')},{crypto.new_key_spec('a')}", "twice"),
+    ],
 )
 def test_bad_key_configuration_fails_loudly(spec, problem):
     with pytest.raises(ImproperlyConfigured, match=problem):

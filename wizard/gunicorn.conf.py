@@ -3,7 +3,7 @@ import os
 
 workers = int(os.environ.get("PORTAL_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("PORTAL_THREADS", "8"))
+threads = int(os.environ.get("PORTAL_THREADS", "32"))
 timeout = 60
 control_socket_disable = True
 accesslog = "-"

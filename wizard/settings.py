@@ -117,7 +117,9 @@ TEMPLATES = [
 def database_from_url(url: str) -> dict:
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (SQLite is the default without it)")
+        raise ImproperlyConfigured(
+            "DATABASE_URL must be a postgres:// URL (SQLite is the default without it)"
+        )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
@@ -153,8 +155,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every app server when REDIS_URL is set (the abuse limits use it too); else per process.
 if os.environ.get("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": os.environ["REDIS_URL"]}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -258,6 +264,9 @@ PORTAL_CLIENT_IP_HEADER = os.environ.get("PORTAL_CLIENT_IP_HEADER", "")
 # ISO country codes test messages may go to, e.g. "ZA,GB,US"; empty: any country.
 PORTAL_ALLOWED_COUNTRIES = [c.upper() for c in env_list("PORTAL_ALLOWED_COUNTRIES", "")]
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Test sends waiting on Clickatell at once, per process: a slow Clickatell can then hold only these
+# threads, and the rest keep serving other customers' pages.
+PORTAL_MAX_CONCURRENT_SENDS = env_int("PORTAL_MAX_CONCURRENT_SENDS", 8)
 
 # --- Secrets vault ----------------------------------------------------------------------------
 # "id:base64key,id:base64key", newest first. Without it, a development key is generated into DATA_DIR.

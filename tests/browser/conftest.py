@@ -27,7 +27,13 @@ class Checked:
         self.axe_page = axe_page
         self.problems: list[str] = []
         self.shots = 0
-        page.on("console", lambda msg: msg.type == "error" and self.problems.append(f"console: {msg.text[:60]} on {page.url} after {self.shots} checks"))
+        page.on(
+            "console",
+            lambda msg: (
+                msg.type == "error"
+                and self.problems.append(f"console: {msg.text[:60]} on {page.url} after {self.shots} checks")
+            ),
+        )
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
 
     def goto(self, path: str):
@@ -58,8 +64,12 @@ def checked(browser, live_server, catalog, sandbox, request):
     javascript = getattr(request, "param", True)
     context = browser.new_context(java_script_enabled=javascript)
     axe_context = None if javascript else browser.new_context()
-    wrapper = Checked(context.new_page(), live_server.url, request.node.name,
-                      axe_page=axe_context.new_page() if axe_context else None)
+    wrapper = Checked(
+        context.new_page(),
+        live_server.url,
+        request.node.name,
+        axe_page=axe_context.new_page() if axe_context else None,
+    )
     wrapper.javascript = javascript
     yield wrapper
     context.close()

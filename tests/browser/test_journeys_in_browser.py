@@ -134,6 +134,7 @@ def test_an_unlisted_app(checked, sandbox):
     assert sandbox.received()[0]["path"] == "/v1/message"
 
 
+@BOTH
 def test_back_button_reload_and_resume_from_the_link(checked, browser):
     page = checked.page
     pick_app(checked, "novu", "Novu")
@@ -223,6 +224,7 @@ def test_the_keyboard_alone_completes_the_main_journey(checked, sandbox):
     heading(checked, "Set up Novu")
 
 
+@BOTH
 def test_an_agent_follows_a_customer_live_in_a_second_browser(checked, browser, agent, live_server, sandbox):
     customer = checked.page
     pick_app(checked, "zabbix", "Zabbix")
@@ -231,7 +233,9 @@ def test_an_agent_follows_a_customer_live_in_a_second_browser(checked, browser, 
 
     desk = browser.new_context()
     console = desk.new_page()
-    console.on("console", lambda msg: msg.type == "error" and checked.problems.append(f"agent console: {msg.text}"))
+    console.on(
+        "console", lambda msg: msg.type == "error" and checked.problems.append(f"agent console: {msg.text}")
+    )
     console.goto(f"{live_server.url}/console/")
     console.get_by_label("Username").fill("agent-ann")
     console.get_by_label("Password").fill("agent-pw-for-tests-only")

@@ -52,8 +52,10 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
     def preview(self, obj):
         if not obj.pk:
             return "Save first to preview."
-        return format_html('<a href="{}">Preview with sample values</a>',
-                           reverse("admin:catalog_instructiontemplate_preview", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">Preview with sample values</a>',
+            reverse("admin:catalog_instructiontemplate_preview", args=[obj.pk]),
+        )
 
     def save_model(self, request, obj, form, change):
         # A published (or retired) version is never changed in place: the edit becomes a new draft.
@@ -77,8 +79,11 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
-                 name="catalog_instructiontemplate_preview"),
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="catalog_instructiontemplate_preview",
+            ),
             *super().get_urls(),
         ]
 
@@ -86,10 +91,14 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
         template = self.get_object(request, pk)
         values = sample_values(template.platform.name if template.platform else "Example App")
         problems = validate(template.body)
-        return TemplateResponse(request, "catalog/preview.html", {
-            **self.admin_site.each_context(request),
-            "title": f"Preview: {template}",
-            "template": template,
-            "steps": [] if problems else render(template.body, values),
-            "problems": problems,
-        })
+        return TemplateResponse(
+            request,
+            "catalog/preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Preview: {template}",
+                "template": template,
+                "steps": [] if problems else render(template.body, values),
+                "problems": problems,
+            },
+        )

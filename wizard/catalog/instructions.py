@@ -28,8 +28,11 @@ VARIABLES = {
 
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _NAME = re.compile(r"^\s*([a-z_]+)\s*$")
-_FORBIDDEN = (("{%", "tags ({% … %}) are not allowed"), ("{#", "comments ({# … #}) are not allowed"),
-              ("<", "HTML is not allowed; write plain text"))
+_FORBIDDEN = (
+    ("{%", "tags ({% … %}) are not allowed"),
+    ("{#", "comments ({# … #}) are not allowed"),
+    ("<", "HTML is not allowed; write plain text"),
+)
 
 
 class TemplateError(ValueError):
@@ -48,9 +51,13 @@ def validate(body: str) -> list[str]:
     for match in _PLACEHOLDER.finditer(body):
         name = _NAME.match(match.group(1))
         if not name:
-            problems.append(f"“{match.group(0)}” is not a placeholder: use a plain name such as {{{{ app_name }}}}.")
+            problems.append(
+                f"“{match.group(0)}” is not a placeholder: use a plain name such as {{{{ app_name }}}}."
+            )
         elif name.group(1) not in VARIABLES:
-            problems.append(f"Unknown placeholder “{match.group(0)}”. Allowed: {', '.join(sorted(VARIABLES))}.")
+            problems.append(
+                f"Unknown placeholder “{match.group(0)}”. Allowed: {', '.join(sorted(VARIABLES))}."
+            )
     leftover = _PLACEHOLDER.sub("", body)
     if "{{" in leftover or "}}" in leftover:
         problems.append("A placeholder is not closed: every “{{” needs a matching “}}”.")

@@ -29,8 +29,9 @@ ALIASES = {
     "librenms": "observium, libre nms",
 }
 
-_UNENCODED = re.compile(r"not URL-(encod|escap)|without URL-encod|not escaped|special characters in the password",
-                        re.IGNORECASE)
+_UNENCODED = re.compile(
+    r"not URL-(encod|escap)|without URL-encod|not escaped|special characters in the password", re.IGNORECASE
+)
 
 
 def platform_fields(entry: dict) -> dict:
@@ -71,6 +72,9 @@ def load_catalog(path: Path = DATA_FILE) -> int:
 
 def _publish_default(**fields) -> None:
     InstructionTemplate.objects.create(
-        version=1, status=InstructionTemplate.PUBLISHED, published_at=timezone.now(),
-        created_by="catalog loader", **fields,
+        version=1,
+        status=InstructionTemplate.PUBLISHED,
+        published_at=timezone.now(),
+        created_by="catalog loader",
+        **fields,
     )

@@ -13,9 +13,13 @@ class Platform(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=80)
-    aliases = models.CharField(max_length=300, blank=True, help_text="Other names customers search for, comma-separated.")
+    aliases = models.CharField(
+        max_length=300, blank=True, help_text="Other names customers search for, comma-separated."
+    )
     signature = models.CharField(max_length=20, choices=choices())
-    field_labels = models.JSONField(default=list, help_text="The labels of the app's settings boxes, as shown.")
+    field_labels = models.JSONField(
+        default=list, help_text="The labels of the app's settings boxes, as shown."
+    )
     key_field = models.CharField(max_length=200, help_text="The box that takes the Portal API Key.")
     what_to_enter = models.JSONField(default=dict, help_text="Box label → what goes in it.")
     settings_path = models.TextField(help_text="Where the settings live in the app.")
@@ -74,13 +78,21 @@ class InstructionTemplate(models.Model):
 
     DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 
-    platform = models.ForeignKey(Platform, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="instruction_templates")
-    signature = models.CharField(max_length=20, choices=choices(), blank=True,
-                                 help_text="For a generic template (no platform): the signature it serves.")
+    platform = models.ForeignKey(
+        Platform, null=True, blank=True, on_delete=models.CASCADE, related_name="instruction_templates"
+    )
+    signature = models.CharField(
+        max_length=20,
+        choices=choices(),
+        blank=True,
+        help_text="For a generic template (no platform): the signature it serves.",
+    )
     version = models.PositiveIntegerField(default=1)
-    status = models.CharField(max_length=10, default=DRAFT,
-                              choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")])
+    status = models.CharField(
+        max_length=10,
+        default=DRAFT,
+        choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")],
+    )
     body = models.TextField(help_text="One step per line. Placeholders look like {{ app_name }}.")
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -30,9 +30,9 @@ def next_version(template: InstructionTemplate) -> int:
 @transaction.atomic
 def publish(template: InstructionTemplate) -> None:
     """Make a draft what customers see; the version it replaces is retired, not changed."""
-    InstructionTemplate.objects.filter(status=InstructionTemplate.PUBLISHED, **subject_filter(template)).exclude(
-        pk=template.pk
-    ).update(status=InstructionTemplate.RETIRED)
+    InstructionTemplate.objects.filter(
+        status=InstructionTemplate.PUBLISHED, **subject_filter(template)
+    ).exclude(pk=template.pk).update(status=InstructionTemplate.RETIRED)
     template.status = InstructionTemplate.PUBLISHED
     template.published_at = timezone.now()
     template.save(update_fields=["status", "published_at"])

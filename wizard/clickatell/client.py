@@ -86,6 +86,15 @@ def _gateway(path: str) -> str:
     return settings.CLICKATELL_GATEWAY_URL.rstrip("/") + path
 
 
+def _platform_headers(credentials: Credentials) -> dict:
+    # The Portal wants the raw key: "Bearer <key>" is refused as an unknown key.
+    return {"Authorization": credentials.api_key, "Accept": "application/json"}
+
+
+def _legacy_rest_headers(credentials: Credentials) -> dict:
+    return {"Authorization": f"Bearer {credentials.api_key}", "X-Version": "1", "Accept": "application/json"}
+
+
 def _digits(number: str) -> str:
     """Clickatell wants international numbers as digits only: no '+', no spaces."""
     return re.sub(r"\D", "", number)
@@ -100,7 +109,9 @@ def _json(response: requests.Response) -> dict:
     if not text:
         raise BadResponse(f"HTTP {response.status_code} with an empty body")
     if "json" not in response.headers.get("Content-Type", ""):
-        raise BadResponse(f"HTTP {response.status_code} {response.headers.get('Content-Type', 'no content type')}")
+        raise BadResponse(
+            f"HTTP {response.status_code} {response.headers.get('Content-Type', 'no content type')}"
+        )
     try:
         data = json.loads(text)
     except ValueError:
@@ -133,8 +144,9 @@ def _legacy_outcome(line: str, http_status: int) -> Outcome:
         return Outcome(ACCEPTED, message_id=match.group(1), http_status=http_status, detail=line)
     if match := _LEGACY_ERR.match(line):
         code = match.group(1).zfill(3)
-        return Outcome(REJECTED, diagnose("legacy", code), error_code=code, http_status=http_status,
-                       detail=line)
+        return Outcome(
+            REJECTED, diagnose("legacy", code), error_code=code, http_status=http_status, detail=line
+        )
     raise BadResponse(f"unrecognised gateway answer: {line[:80]!r}")
 
 
@@ -171,8 +183,12 @@ def _platform_outcome(response: requests.Response, family: str) -> Outcome:
     messages = data.get("messages") or []
     first = messages[0] if messages and isinstance(messages[0], dict) else {}
     if first.get("accepted") is True and first.get("apiMessageId"):
-        return Outcome(ACCEPTED, message_id=str(first["apiMessageId"]), http_status=response.status_code,
-                       detail=f"HTTP {response.status_code} accepted")
+        return Outcome(
+            ACCEPTED,
+            message_id=str(first["apiMessageId"]),
+            http_status=response.status_code,
+            detail=f"HTTP {response.status_code} accepted",
+        )
     code, words = _platform_error(first) if first else (None, "")
     if code is None and not words:
         code, words = _platform_error(data)
@@ -183,8 +199,13 @@ def _platform_outcome(response: requests.Response, family: str) -> Outcome:
         key = "two_way"
     elif family == "platform" and code is None and "sandbox" in words.lower():
         key = "sandbox"
-    return Outcome(REJECTED, diagnose(family, key), error_code=code or "", http_status=response.status_code,
-                   detail=f"HTTP {response.status_code}: {words}".strip())
+    return Outcome(
+        REJECTED,
+        diagnose(family, key),
+        error_code=code or "",
+        http_status=response.status_code,
+        detail=f"HTTP {response.status_code}: {words}".strip(),
+    )
 
 
 def _platform_error(obj: dict) -> tuple[str | None, str]:
@@ -212,7 +233,7 @@ def _send_platform_rest(session, credentials: Credentials, to: str, text: str, s
     response = session.post(
         _platform("/messages"),
         json={"content": text, "to": [_digits(to)]},
-        headers={"Authorization": credentials.api_key, "Accept": "application/json"},
+        headers=_platform_headers(credentials),
         timeout=_timeouts(),
         allow_redirects=False,
     )
@@ -223,7 +244,7 @@ def _send_one_api(session, credentials: Credentials, to: str, text: str, session
     response = session.post(
         _platform("/v1/message"),
         json={"messages": [{"channel": "sms", "to": _digits(to), "content": text}]},
-        headers={"Authorization": credentials.api_key, "Accept": "application/json"},
+        headers=_platform_headers(credentials),
         timeout=_timeouts(),
         allow_redirects=False,
     )
@@ -234,11 +255,7 @@ def _send_legacy_rest(session, credentials: Credentials, to: str, text: str, ses
     response = session.post(
         _gateway("/rest/message"),
         json={"text": text, "to": [_digits(to)]},
-        headers={
-            "Authorization": f"Bearer {credentials.api_key}",
-            "X-Version": "1",
-            "Accept": "application/json",
-        },
+        headers=_legacy_rest_headers(credentials),
         timeout=_timeouts(),
         allow_redirects=False,
     )
@@ -248,14 +265,23 @@ def _send_legacy_rest(session, credentials: Credentials, to: str, text: str, ses
     messages = (data.get("data") or {}).get("message") or []
     first = messages[0] if messages and isinstance(messages[0], dict) else {}
     if first.get("accepted") is True and first.get("apiMessageId"):
-        return Outcome(ACCEPTED, message_id=str(first["apiMessageId"]), http_status=response.status_code,
-                       detail=f"HTTP {response.status_code} accepted")
+        return Outcome(
+            ACCEPTED,
+            message_id=str(first["apiMessageId"]),
+            http_status=response.status_code,
+            detail=f"HTTP {response.status_code} accepted",
+        )
     code, words = _platform_error(first if first.get("error") else data)
     if code is None:
         raise BadResponse(f"HTTP {response.status_code}: neither accepted nor an error")
     code = code.zfill(3)
-    return Outcome(REJECTED, diagnose("legacy_rest", code), error_code=code, http_status=response.status_code,
-                   detail=f"HTTP {response.status_code}: {words}")
+    return Outcome(
+        REJECTED,
+        diagnose("legacy_rest", code),
+        error_code=code,
+        http_status=response.status_code,
+        detail=f"HTTP {response.status_code}: {words}",
+    )
 
 
 class _ServerError(Exception):
@@ -293,9 +319,13 @@ def send_test(
     except requests.exceptions.Timeout:
         outcome = _failure("timeout", "read timeout")
     except requests.exceptions.ConnectionError as exc:
-        dropped = "RemoteDisconnected" in str(exc) or "reset" in str(exc).lower() or "aborted" in str(exc).lower()
-        outcome = _failure("dropped" if dropped else "connection",
-                           "connection dropped before an answer" if dropped else "could not connect")
+        dropped = (
+            "RemoteDisconnected" in str(exc) or "reset" in str(exc).lower() or "aborted" in str(exc).lower()
+        )
+        outcome = _failure(
+            "dropped" if dropped else "connection",
+            "connection dropped before an answer" if dropped else "could not connect",
+        )
     except _ServerError as exc:
         outcome = _failure("server_error", f"HTTP {exc.status}", exc.status)
     except BadResponse as exc:
@@ -303,8 +333,13 @@ def send_test(
     except requests.exceptions.RequestException as exc:
         outcome = _failure("connection", type(exc).__name__)
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
-    log.info("test send %s: %s %s (%d ms)", signature, outcome.status, outcome.error_code or outcome.message_id,
-             outcome.duration_ms)
+    log.info(
+        "test send %s: %s %s (%d ms)",
+        signature,
+        outcome.status,
+        outcome.error_code or outcome.message_id,
+        outcome.duration_ms,
+    )
     return outcome
 
 
@@ -323,23 +358,34 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
             if signature is Signature.LEGACY_HTTP:
                 response = session.post(
                     _gateway("/http/querymsg"),
-                    data={"user": credentials.username, "password": credentials.password,
-                          "api_id": credentials.api_key, "apimsgid": message_id},
-                    timeout=_timeouts(), allow_redirects=False,
+                    data={
+                        "user": credentials.username,
+                        "password": credentials.password,
+                        "api_id": credentials.api_key,
+                        "apimsgid": message_id,
+                    },
+                    timeout=_timeouts(),
+                    allow_redirects=False,
                 )
                 line = _legacy_line(response)
                 match = re.search(r"Status:\s*(\d{3})", line)
                 if not match:
                     return Delivery("unknown", line[:120])
                 code = match.group(1)
-                state = "delivered" if code in _LEGACY_DELIVERED else "failed" if code in _LEGACY_FAILED else "pending"
+                state = (
+                    "delivered"
+                    if code in _LEGACY_DELIVERED
+                    else "failed"
+                    if code in _LEGACY_FAILED
+                    else "pending"
+                )
                 return Delivery(state, f"status {code}")
             if signature is Signature.LEGACY_REST:
                 response = session.get(
                     _gateway(f"/rest/message/{message_id}"),
-                    headers={"Authorization": f"Bearer {credentials.api_key}", "X-Version": "1",
-                             "Accept": "application/json"},
-                    timeout=_timeouts(), allow_redirects=False,
+                    headers=_legacy_rest_headers(credentials),
+                    timeout=_timeouts(),
+                    allow_redirects=False,
                 )
                 data = _json(response).get("data") or {}
                 code = str(data.get("messageStatus", "")).zfill(3)
@@ -347,8 +393,9 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
                 response = session.get(
                     _platform("/public-client/message/status"),
                     params={"messageId": message_id},
-                    headers={"Authorization": credentials.api_key, "Accept": "application/json"},
-                    timeout=_timeouts(), allow_redirects=False,
+                    headers=_platform_headers(credentials),
+                    timeout=_timeouts(),
+                    allow_redirects=False,
                 )
                 data = _json(response)
                 status = str(data.get("status", ""))

@@ -114,7 +114,9 @@ class Sandbox:
         return f"http://{host}:{port}"
 
     def start(self) -> "Sandbox":
-        self.thread = threading.Thread(target=self.server.serve_forever, name="clickatell-sandbox", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="clickatell-sandbox", daemon=True
+        )
         self.thread.start()
         return self
 
@@ -175,7 +177,9 @@ class Sandbox:
                 if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                     request["form"] = parse_qs(request["body"], keep_blank_values=True)
                 try:
-                    request["json"] = json.loads(raw) if raw and "json" in self.headers.get("Content-Type", "") else None
+                    request["json"] = (
+                        json.loads(raw) if raw and "json" in self.headers.get("Content-Type", "") else None
+                    )
                 except ValueError:
                     request["json"] = None
                 if parts.path.startswith("/_sandbox/"):
@@ -214,8 +218,9 @@ class Sandbox:
                     self.connection.close()
                     return True
                 bodies = {
-                    "http_500": Answer(500, "<html><body><h1>500 Internal Server Error</h1></body></html>",
-                                       "text/html"),
+                    "http_500": Answer(
+                        500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html"
+                    ),
                     "garbage": Answer(200, secrets.token_bytes(64), "application/octet-stream"),
                     "html": Answer(200, "<!DOCTYPE html><html><body>Maintenance</body></html>", "text/html"),
                     "empty": Answer(200, "", "application/json"),
@@ -275,12 +280,18 @@ class Sandbox:
         elif path.startswith("/rest/message/"):
             self._legacy_rest_status(request, path.removeprefix("/rest/message/"))
         elif path == "/messages/http/send":
-            self._platform_send(request, failure, "http", request["query"].get("apiKey", [""])[0],
-                                request["query"].get("to", [""]))
+            self._platform_send(
+                request,
+                failure,
+                "http",
+                request["query"].get("apiKey", [""])[0],
+                request["query"].get("to", [""]),
+            )
         elif path == "/messages" and request["method"] == "POST":
             body = request.get("json") or {}
-            self._platform_send(request, failure, "rest", request["headers"].get("Authorization", ""),
-                                body.get("to") or [])
+            self._platform_send(
+                request, failure, "rest", request["headers"].get("Authorization", ""), body.get("to") or []
+            )
         elif path == "/v1/message" and request["method"] == "POST":
             self._one_api_send(request, failure)
         elif path == "/public-client/message/status":
@@ -295,7 +306,10 @@ class Sandbox:
         message = self.state.messages.get(message_id)
         if message is None:
             return "001"
-        if message["status"] == "003" and time.monotonic() - message["at"] >= self.state.deliver_after_seconds:
+        if (
+            message["status"] == "003"
+            and time.monotonic() - message["at"] >= self.state.deliver_after_seconds
+        ):
             message["status"] = "004"
         return message["status"]
 
@@ -364,16 +378,28 @@ class Sandbox:
         if request["headers"].get("X-Version") != "1":
             raise Answer(400, {"error": {"code": 101, "description": "Invalid or missing parameters"}})
         for account in self.state.accounts:
-            if token and (token in account.legacy_rest_tokens or (
-                    self.state.legacy_rest_accepts_portal_key and token in account.integrations)):
+            if token and (
+                token in account.legacy_rest_tokens
+                or (self.state.legacy_rest_accepts_portal_key and token in account.integrations)
+            ):
                 return account
-        raise Answer(401, {"error": {"code": 1, "description": "Authentication failed",
-                                     "documentation": "http://www.clickatell.com/help/apidocs/error/001.htm"}})
+        raise Answer(
+            401,
+            {
+                "error": {
+                    "code": 1,
+                    "description": "Authentication failed",
+                    "documentation": "http://www.clickatell.com/help/apidocs/error/001.htm",
+                }
+            },
+        )
 
     def _legacy_rest_send(self, request: dict, failure: dict | None) -> None:
         if failure and failure["mode"] == "error":
             code = int(failure.get("code", 901))
-            raise Answer(400, {"error": {"code": code, "description": LEGACY_TEXT.get(f"{code:03}", "Error")}})
+            raise Answer(
+                400, {"error": {"code": code, "description": LEGACY_TEXT.get(f"{code:03}", "Error")}}
+            )
         account = self._legacy_rest_account(request)
         body = request.get("json")
         if not isinstance(body, dict):
@@ -385,17 +411,33 @@ class Sandbox:
             if self._valid_number(str(to)):
                 results.append({"accepted": True, "to": to, "apiMessageId": self._new_message(to)})
             else:
-                results.append({"accepted": False, "to": to, "apiMessageId": "",
-                                "error": {"code": 105, "description": "Invalid destination address"}})
+                results.append(
+                    {
+                        "accepted": False,
+                        "to": to,
+                        "apiMessageId": "",
+                        "error": {"code": 105, "description": "Invalid destination address"},
+                    }
+                )
         raise Answer(202 if all(r["accepted"] for r in results) else 400, {"data": {"message": results}})
 
     def _legacy_rest_status(self, request: dict, message_id: str) -> None:
         self._legacy_rest_account(request)
-        raise Answer(200, {"data": {"apiMessageId": message_id, "messageStatus": self._status_of(message_id),
-                                    "description": ""}})
+        raise Answer(
+            200,
+            {
+                "data": {
+                    "apiMessageId": message_id,
+                    "messageStatus": self._status_of(message_id),
+                    "description": "",
+                }
+            },
+        )
 
     # Portal HTTP and REST
-    def _platform_send(self, request: dict, failure: dict | None, endpoint_type: str, key: str, to_list) -> None:
+    def _platform_send(
+        self, request: dict, failure: dict | None, endpoint_type: str, key: str, to_list
+    ) -> None:
         if failure and failure["mode"] == "error":
             code = int(failure.get("code", 108))
             body = dict(PLATFORM_108, errorCode=code) if code != 108 else PLATFORM_108
@@ -405,34 +447,71 @@ class Sandbox:
             raise Answer(401, PLATFORM_108)
         account = found[0]
         if account.balance <= 0:
-            raise Answer(402, {"messages": [], "errorCode": 301, "error": "No credit left.",
-                               "errorDescription": "The account has no credit left."})
+            raise Answer(
+                402,
+                {
+                    "messages": [],
+                    "errorCode": 301,
+                    "error": "No credit left.",
+                    "errorDescription": "The account has no credit left.",
+                },
+            )
         messages = []
         for to in to_list:
             to = str(to).removeprefix("+")
             if not self._valid_number(to):
-                messages.append({"apiMessageId": None, "accepted": False, "to": to, "errorCode": 105,
-                                 "error": "Invalid destination address",
-                                 "errorDescription": "The destination address is not valid."})
+                messages.append(
+                    {
+                        "apiMessageId": None,
+                        "accepted": False,
+                        "to": to,
+                        "errorCode": 105,
+                        "error": "Invalid destination address",
+                        "errorDescription": "The destination address is not valid.",
+                    }
+                )
             elif account.test_phones is not None and to not in account.test_phones:
-                messages.append({"apiMessageId": None, "accepted": False, "to": to, "errorCode": None,
-                                 "error": "Recipient not available on sandbox",
-                                 "errorDescription": "Sandbox integrations only send to test phones."})
+                messages.append(
+                    {
+                        "apiMessageId": None,
+                        "accepted": False,
+                        "to": to,
+                        "errorCode": None,
+                        "error": "Recipient not available on sandbox",
+                        "errorDescription": "Sandbox integrations only send to test phones.",
+                    }
+                )
             else:
-                messages.append({"apiMessageId": self._new_message(to), "accepted": True, "to": to,
-                                 "errorCode": None, "error": None, "errorDescription": None})
+                messages.append(
+                    {
+                        "apiMessageId": self._new_message(to),
+                        "accepted": True,
+                        "to": to,
+                        "errorCode": None,
+                        "error": None,
+                        "errorDescription": None,
+                    }
+                )
         status = 202 if messages and all(m["accepted"] for m in messages) else 400
-        raise Answer(status, {"messages": messages, "errorCode": None, "error": None, "errorDescription": None})
+        raise Answer(
+            status, {"messages": messages, "errorCode": None, "error": None, "errorDescription": None}
+        )
 
     def _one_api_send(self, request: dict, failure: dict | None) -> None:
         if failure and failure["mode"] == "error":
             code = int(failure.get("code", 1))
-            raise Answer(401 if code == 1 else 400, {"messages": [], "error": {"code": code,
-                                                                                "description": "Error"}})
+            raise Answer(
+                401 if code == 1 else 400, {"messages": [], "error": {"code": code, "description": "Error"}}
+            )
         found = self._by_key(request["headers"].get("Authorization", ""))
         if found is None or (self.state.key_type_must_match_endpoint and found[1] != "one_api"):
-            raise Answer(401, {"messages": [], "error": {"code": 1,
-                                                         "description": "Invalid or missing integration API Key"}})
+            raise Answer(
+                401,
+                {
+                    "messages": [],
+                    "error": {"code": 1, "description": "Invalid or missing integration API Key"},
+                },
+            )
         account = found[0]
         body = request.get("json")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
@@ -449,7 +528,9 @@ class Sandbox:
             elif account.test_phones is not None and to not in account.test_phones:
                 error = {"code": 28, "description": "Recipient not available on sandbox"}
             else:
-                results.append({"apiMessageId": self._new_message(to), "accepted": True, "to": to, "error": None})
+                results.append(
+                    {"apiMessageId": self._new_message(to), "accepted": True, "to": to, "error": None}
+                )
                 continue
             results.append({"apiMessageId": None, "accepted": False, "to": to, "error": error})
         status = 202 if all(r["accepted"] for r in results) else 400
@@ -460,5 +541,11 @@ class Sandbox:
             raise Answer(401, PLATFORM_108)
         message_id = request["query"].get("messageId", [""])[0]
         code = self._status_of(message_id)
-        raise Answer(200, {"messageId": message_id, "status": PLATFORM_STATUS.get(code, "UNKNOWN"),
-                           "statusCode": int(code)})
+        raise Answer(
+            200,
+            {
+                "messageId": message_id,
+                "status": PLATFORM_STATUS.get(code, "UNKNOWN"),
+                "statusCode": int(code),
+            },
+        )

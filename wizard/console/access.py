@@ -75,20 +75,35 @@ def _summary(setup: Setup) -> SetupSummary:
     )
 
 
-def recent_setups(*, platform: str = "", signature: str = "", step: str = "", outcome: str = "",
-                  page: int | str = 1) -> Page:
+def recent_setups(
+    *, platform: str = "", signature: str = "", step: str = "", outcome: str = "", page: int | str = 1
+) -> Page:
     queryset: QuerySet = Setup.objects.select_related("platform").order_by("-updated_at", "-pk")
     if platform:
-        queryset = queryset.filter(platform__slug=platform) if platform != "unlisted" else queryset.filter(
-            app_unlisted=True)
+        queryset = (
+            queryset.filter(platform__slug=platform)
+            if platform != "unlisted"
+            else queryset.filter(app_unlisted=True)
+        )
     if signature:
         queryset = queryset.filter(signature=signature)
     if step:
         queryset = queryset.filter(step=step)
     if outcome:
         queryset = queryset.filter(last_outcome=outcome)
-    paginated = Paginator(queryset.only("reference", "platform__name", "app_unlisted", "signature", "step",
-                                        "last_outcome", "updated_at", "created_by_agent"), PAGE_SIZE)
+    paginated = Paginator(
+        queryset.only(
+            "reference",
+            "platform__name",
+            "app_unlisted",
+            "signature",
+            "step",
+            "last_outcome",
+            "updated_at",
+            "created_by_agent",
+        ),
+        PAGE_SIZE,
+    )
     result = paginated.get_page(page)
     result.object_list = [_summary(setup) for setup in result.object_list]
     return result
@@ -112,9 +127,16 @@ def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
         SetupAccess.objects.create(agent=agent, setup=setup, action="opened")
     attempts = [
         AttemptRecord(
-            started_at=a.started_at, signature=a.signature, destination=a.destination_masked, status=a.status,
-            message_id=a.message_id, error_code=a.error_code, http_status=a.http_status,
-            duration_ms=a.duration_ms, delivery=a.delivery, detail=a.detail,
+            started_at=a.started_at,
+            signature=a.signature,
+            destination=a.destination_masked,
+            status=a.status,
+            message_id=a.message_id,
+            error_code=a.error_code,
+            http_status=a.http_status,
+            duration_ms=a.duration_ms,
+            delivery=a.delivery,
+            detail=a.detail,
             diagnosis=services.attempt_diagnosis(a),
         )
         for a in setup.attempts.order_by("-started_at", "-pk")[:50]
@@ -130,7 +152,10 @@ def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
         delivery_confirmed=setup.delivery_confirmed,
         agent_requested_step=setup.agent_requested_step,
         attempts=attempts,
-        notes=[(n.created_at, n.author.get_username(), n.text) for n in setup.agent_notes.select_related("author")],
+        notes=[
+            (n.created_at, n.author.get_username(), n.text)
+            for n in setup.agent_notes.select_related("author")
+        ],
     )
 
 

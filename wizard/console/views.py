@@ -37,7 +37,11 @@ def agent_required(view):
 
 
 def _page(request, template: str, context: dict, partial: str = ""):
-    name = f"{template}#{partial}" if partial and request.htmx and not request.htmx.history_restore_request else template
+    name = (
+        f"{template}#{partial}"
+        if partial and request.htmx and not request.htmx.history_restore_request
+        else template
+    )
     return TemplateResponse(request, name, context)
 
 
@@ -48,15 +52,20 @@ def setup_list(request):
     page = access.recent_setups(**filters, page=request.GET.get("page", 1))
     query = request.GET.copy()
     query.pop("page", None)
-    return _page(request, "console/list.html", {
-        "page": page,
-        "filters": filters,
-        "query": query.urlencode(),
-        "platforms": Platform.objects.order_by("name").values_list("slug", "name"),
-        "signatures": signature_choices(),
-        "steps": steps.STEP_CHOICES,
-        "outcomes": ["pending", "accepted", "rejected", "failed"],
-    }, partial="results")
+    return _page(
+        request,
+        "console/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "platforms": Platform.objects.order_by("name").values_list("slug", "name"),
+            "signatures": signature_choices(),
+            "steps": steps.STEP_CHOICES,
+            "outcomes": ["pending", "accepted", "rejected", "failed"],
+        },
+        partial="results",
+    )
 
 
 @agent_required
@@ -65,7 +74,9 @@ def find(request):
     typed = request.GET.get("code", "")
     reference = access.find_reference(typed)
     if not reference:
-        messages.error(request, f"No setup has the code “{typed.strip()[:20]}”. Ask the customer to read it again.")
+        messages.error(
+            request, f"No setup has the code “{typed.strip()[:20]}”. Ask the customer to read it again."
+        )
         return redirect("console:list")
     return redirect("console:setup", reference=reference)
 
@@ -78,8 +89,12 @@ def setup_detail(request, reference: str):
         record = access.open_setup(reference, request.user, audit=not polling)
     except Setup.DoesNotExist:
         raise Http404("no such setup") from None
-    return _page(request, "console/setup.html", {"record": record, "steps": steps.STEP_CHOICES},
-                 partial="live" if polling else "")
+    return _page(
+        request,
+        "console/setup.html",
+        {"record": record, "steps": steps.STEP_CHOICES},
+        partial="live" if polling else "",
+    )
 
 
 @agent_required
@@ -109,6 +124,7 @@ def send_to_step(request, reference: str):
 @require_POST
 def start_for_customer(request):
     reference, path = access.start_setup_for_customer(request.user)
-    messages.success(request, f"New setup {reference}. Read the customer this link: "
-                              f"{request.build_absolute_uri(path)}")
+    messages.success(
+        request, f"New setup {reference}. Read the customer this link: {request.build_absolute_uri(path)}"
+    )
     return redirect(reverse("console:setup", kwargs={"reference": reference}))

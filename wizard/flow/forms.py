@@ -63,15 +63,25 @@ class ConfirmFieldsForm(forms.Form):
 
 class CredentialsForm(forms.Form):
     username = forms.CharField(
-        label="Account username", max_length=150, required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+        label="Account username",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
     )
     password = forms.CharField(
-        label="Account password", max_length=200, required=False, strip=False,
+        label="Account password",
+        max_length=200,
+        required=False,
+        strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
     )
     api_key = forms.CharField(
-        label="API Key", max_length=200, required=False, strip=False,
+        label="API Key",
+        max_length=200,
+        required=False,
+        strip=False,
         widget=SecretInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )
 
@@ -94,9 +104,10 @@ class CredentialsForm(forms.Form):
 
 class PhoneForm(forms.Form):
     phone = forms.CharField(
-        label="Phone number", max_length=32,
+        label="Phone number",
+        max_length=32,
         help_text="Your mobile number in international format, starting with + and the country code, "
-                  "e.g. +27 82 123 4567.",
+        "e.g. +27 82 123 4567.",
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -112,7 +123,9 @@ class PhoneForm(forms.Form):
         try:
             number = phonenumbers.parse(typed, None)
         except phonenumbers.NumberParseException:
-            raise forms.ValidationError("That is not a phone number we can read. Check the digits and try again.")
+            raise forms.ValidationError(
+                "That is not a phone number we can read. Check the digits and try again."
+            ) from None
         if not phonenumbers.is_valid_number(number):
             raise forms.ValidationError(
                 "That number doesn't exist in the country its code points to. Check the digits, and leave "
@@ -120,7 +133,9 @@ class PhoneForm(forms.Form):
             )
         kind = phonenumbers.number_type(number)
         if kind == PhoneNumberType.PREMIUM_RATE:
-            raise forms.ValidationError("Premium-rate numbers can't receive test messages. Use your own mobile number.")
+            raise forms.ValidationError(
+                "Premium-rate numbers can't receive test messages. Use your own mobile number."
+            )
         if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
             raise forms.ValidationError(
                 "That isn't a mobile number. Text messages need a mobile phone: enter your mobile number."

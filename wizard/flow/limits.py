@@ -11,6 +11,7 @@ while, so the wizard cannot be used to try credentials one after another.
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,9 +97,9 @@ class DatabaseCounters:
                         )
                 except IntegrityError:
                     pass  # another request created it first: fine, it exists now
-                taken = RateCounter.objects.filter(key=limit.key, window=window, count__lt=limit.allowed).update(
-                    count=F("count") + 1
-                )
+                taken = RateCounter.objects.filter(
+                    key=limit.key, window=window, count__lt=limit.allowed
+                ).update(count=F("count") + 1)
                 if not taken:
                     transaction.set_rollback(True)
                     return limit
@@ -106,9 +107,11 @@ class DatabaseCounters:
 
     def exceeded(self, limits: list[Limit], now: float) -> Limit | None:
         for limit in limits:
-            count = RateCounter.objects.filter(key=limit.key, window=limit.window(now)).values_list(
-                "count", flat=True
-            ).first()
+            count = (
+                RateCounter.objects.filter(key=limit.key, window=limit.window(now))
+                .values_list("count", flat=True)
+                .first()
+            )
             if count is not None and count >= limit.allowed:
                 return limit
         return None
@@ -118,7 +121,9 @@ class DatabaseCounters:
             window = limit.window(now)
             with transaction.atomic():
                 counter, created = RateCounter.objects.get_or_create(
-                    key=limit.key, window=window, defaults={"count": 1, "expires_at": self._expiry(limit, window)}
+                    key=limit.key,
+                    window=window,
+                    defaults={"count": 1, "expires_at": self._expiry(limit, window)},
                 )
                 if not created:
                     RateCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
@@ -196,7 +201,7 @@ SEND_MESSAGES = {
     "setup": "You've sent the most test messages one setup may send for now. Try again {wait}.",
     "ip": "Too many test messages have been sent from your network. Try again {wait}.",
     "destination": "This phone number has received the most test messages it may for now. Try again {wait}, "
-                   "or use another mobile number.",
+    "or use another mobile number.",
     "api_key": "This API Key has been used for the most test messages it may for now. Try again {wait}.",
     "global": "Test messages are paused for everyone for now, to keep costs safe. Try again {wait}.",
 }
@@ -207,33 +212,65 @@ AUTH_MESSAGE = (
 )
 
 
-def check_send(*, setup_id: int, client_ip: str, destination: str, api_key: str, username: str) -> Refusal | None:
+def check_send(
+    *, setup_id: int, client_ip: str, destination: str, api_key: str, username: str
+) -> Refusal | None:
     """Take one test send from every budget, or say which refused and when to try again."""
     now = time.time()
     if not settings.PORTAL_TEST_SENDS_ENABLED:
-        return _refuse("switched_off", 3600, "Test messages are switched off at the moment. Please try again later.",
-                       setup_id, client_ip)
+        return _refuse(
+            "switched_off",
+            3600,
+            "Test messages are switched off at the moment. Please try again later.",
+            setup_id,
+            client_ip,
+        )
     store = counters()
-    locked = store.exceeded(auth_failure_limits(setup_id=setup_id, client_ip=client_ip, username=username), now)
+    locked = store.exceeded(
+        auth_failure_limits(setup_id=setup_id, client_ip=client_ip, username=username), now
+    )
     if locked:
         wait = locked.retry_after(now)
         words = _wait_words(wait).replace("in ", "for ", 1)
-        return _refuse(f"auth_failures_{locked.name}", wait, AUTH_MESSAGE.format(wait_for=words), setup_id, client_ip)
-    refused = store.take(send_limits(setup_id=setup_id, client_ip=client_ip, destination=destination,
-                                     api_key=api_key), now)
+        return _refuse(
+            f"auth_failures_{locked.name}", wait, AUTH_MESSAGE.format(wait_for=words), setup_id, client_ip
+        )
+    refused = store.take(
+        send_limits(setup_id=setup_id, client_ip=client_ip, destination=destination, api_key=api_key), now
+    )
     if refused:
         wait = refused.retry_after(now)
-        return _refuse(refused.name, wait, SEND_MESSAGES[refused.name].format(wait=_wait_words(wait)), setup_id,
-                       client_ip)
+        return _refuse(
+            refused.name,
+            wait,
+            SEND_MESSAGES[refused.name].format(wait=_wait_words(wait)),
+            setup_id,
+            client_ip,
+        )
     return None
 
 
+# Per process: how many test sends may wait on Clickatell at once (settings.PORTAL_MAX_CONCURRENT_SENDS).
+send_slots = threading.BoundedSemaphore(settings.PORTAL_MAX_CONCURRENT_SENDS)
+
+
+def busy(setup_id: int, client_ip: str) -> Refusal:
+    message = (
+        "Clickatell is answering slowly right now and we're waiting on other tests. Try again in a minute."
+    )
+    return _refuse("busy", 60, message, setup_id, client_ip)
+
+
 def record_auth_failure(*, setup_id: int, client_ip: str, username: str) -> None:
-    counters().add(auth_failure_limits(setup_id=setup_id, client_ip=client_ip, username=username), time.time())
+    counters().add(
+        auth_failure_limits(setup_id=setup_id, client_ip=client_ip, username=username), time.time()
+    )
 
 
 def _refuse(limit: str, retry_after: int, message: str, setup_id: int, client_ip: str) -> Refusal:
-    log.warning("test send refused: limit=%s setup=%s ip=%s retry_after=%ss", limit, setup_id, client_ip, retry_after)
+    log.warning(
+        "test send refused: limit=%s setup=%s ip=%s retry_after=%ss", limit, setup_id, client_ip, retry_after
+    )
     return Refusal(limit=limit, retry_after=retry_after, message=message)
 
 

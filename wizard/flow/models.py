@@ -37,13 +37,23 @@ class Setup(models.Model):
     delivery_confirmed = models.BooleanField(null=True)
     # One test send per rendered form: a double-click or a replayed POST finds the token gone.
     send_token = models.CharField(max_length=64, blank=True)
-    instructions_shown = models.ForeignKey(InstructionTemplate, null=True, blank=True, on_delete=models.SET_NULL)
+    instructions_shown = models.ForeignKey(
+        InstructionTemplate, null=True, blank=True, on_delete=models.SET_NULL
+    )
     created_by_agent = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-updated_at"]
+        # The console lists setups newest first under one filter at a time; each of these lets the
+        # database walk the filter in date order and stop after a page, however many setups exist.
+        indexes = [
+            models.Index(fields=["step", "-updated_at"], name="setup_step_recent"),
+            models.Index(fields=["last_outcome", "-updated_at"], name="setup_outcome_recent"),
+            models.Index(fields=["signature", "-updated_at"], name="setup_signature_recent"),
+            models.Index(fields=["platform", "-updated_at"], name="setup_platform_recent"),
+        ]
 
     def __str__(self):
         return self.reference

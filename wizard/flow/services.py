@@ -14,7 +14,7 @@ from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platfo
 from wizard.catalog.templates import published_template
 from wizard.clickatell import client
 from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
-from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES, Signature
+from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
 from . import limits, steps
@@ -31,7 +31,8 @@ def progress_of(setup: Setup) -> steps.Progress:
         app_chosen=setup.app_chosen,
         signature=setup.signature,
         credentials_given=setup.credentials_saved_at is not None,
-        secrets_held=setup.credentials_saved_at is not None and store.has_secret(setup.vault_owner, steps.API_KEY),
+        secrets_held=setup.credentials_saved_at is not None
+        and store.has_secret(setup.vault_owner, steps.API_KEY),
     )
 
 
@@ -62,7 +63,9 @@ def secrets_held_until(setup: Setup):
 
 
 def choose_app(setup: Setup, platform: Platform | None) -> None:
-    changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (platform is None)
+    changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (
+        platform is None
+    )
     setup.platform = platform
     setup.app_unlisted = platform is None
     if changed:
@@ -164,16 +167,34 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
         credentials = None
     if credentials is None:
         return SendResult(credentials_gone=True)
-    refusal = limits.check_send(setup_id=setup.pk, client_ip=client_ip, destination=phone_e164,
-                                api_key=credentials.api_key, username=setup.username)
-    if refusal:
-        return SendResult(refusal=refusal)
+    # A bounded number of sends wait on Clickatell at once, so a slow Clickatell can't take every thread.
+    if not limits.send_slots.acquire(blocking=False):
+        return SendResult(refusal=limits.busy(setup.pk, client_ip))
+    try:
+        refusal = limits.check_send(
+            setup_id=setup.pk,
+            client_ip=client_ip,
+            destination=phone_e164,
+            api_key=credentials.api_key,
+            username=setup.username,
+        )
+        if refusal:
+            return SendResult(refusal=refusal)
+        return SendResult(attempt=_send(setup, credentials, phone_e164, client_ip))
+    finally:
+        limits.send_slots.release()
+
+
+def _send(setup: Setup, credentials: client.Credentials, phone_e164: str, client_ip: str) -> TestAttempt:
     attempt = TestAttempt.objects.create(
         setup=setup, signature=setup.signature, destination_masked=mask_number(phone_e164)
     )
     Setup.objects.filter(pk=setup.pk).update(last_outcome=TestAttempt.PENDING, updated_at=timezone.now())
     outcome = client.send_test(
-        setup.signature_enum, credentials, phone_e164, test_message(setup),
+        setup.signature_enum,
+        credentials,
+        phone_e164,
+        test_message(setup),
         session_flow=bool(setup.platform and setup.platform.uses_session_login),
     )
     attempt.status = outcome.status
@@ -193,8 +214,10 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
     setup.save(update_fields=["last_outcome", "test_passed_at", "delivery_confirmed", "updated_at"])
     if attempt.diagnosis_key in limits.AUTH_FAILURES:
         limits.record_auth_failure(setup_id=setup.pk, client_ip=client_ip, username=setup.username)
-    log.info("setup %s test send: %s %s", setup.reference, attempt.status, attempt.error_code or attempt.message_id)
-    return SendResult(attempt=attempt)
+    log.info(
+        "setup %s test send: %s %s", setup.reference, attempt.status, attempt.error_code or attempt.message_id
+    )
+    return attempt
 
 
 def check_delivery(setup: Setup, attempt: TestAttempt) -> str:
@@ -270,7 +293,9 @@ def instruction_values(setup: Setup) -> dict[str, str]:
         "password_label": platform.label_for(ROLE_PASSWORD, "Password") if platform else "Password",
         "username": setup.username or "your Account username",
         "password_hint": "your Account Password",
-        "api_key_hint": f"your API Key (ending …{setup.api_key_hint})" if setup.api_key_hint else "your API Key",
+        "api_key_hint": f"your API Key (ending …{setup.api_key_hint})"
+        if setup.api_key_hint
+        else "your API Key",
         "reference": setup.reference,
     }
 
@@ -287,11 +312,18 @@ def _boxes(setup: Setup, values: dict[str, str]) -> list[Box]:
     else:
         roles = [(values["key_label"], ROLE_KEY, "")]
         if signature.needs_account_login:
-            roles = [(values["username_label"], ROLE_USERNAME, ""), (values["password_label"], ROLE_PASSWORD, ""),
-                     *roles]
+            roles = [
+                (values["username_label"], ROLE_USERNAME, ""),
+                (values["password_label"], ROLE_PASSWORD, ""),
+                *roles,
+            ]
     return [
-        Box(label=label, role=role, shows=shows.get(role, hint),
-            highlight=role == ROLE_KEY and signature.needs_account_login)
+        Box(
+            label=label,
+            role=role,
+            shows=shows.get(role, hint),
+            highlight=role == ROLE_KEY and signature.needs_account_login,
+        )
         for label, role, hint in roles
     ]
 
@@ -300,7 +332,9 @@ def _warnings(setup: Setup) -> list[str]:
     platform = setup.platform
     warnings = []
     if platform and platform.workaround_blocked and setup.signature_enum.needs_account_login:
-        warnings.append(f"This app can't take a Portal API Key in its API ID box: {platform.workaround_blocked}")
+        warnings.append(
+            f"This app can't take a Portal API Key in its API ID box: {platform.workaround_blocked}"
+        )
     if platform and platform.sends_credentials_unencoded and setup.password_has_reserved_chars:
         warnings.append(
             f"{platform.name} puts your password into a web address without encoding it. Your password "
@@ -336,7 +370,9 @@ def instructions_text(setup: Setup) -> str:
     """A plain-text copy for download: the same steps, no secrets."""
     instructions = instructions_for(setup, record=False)
     lines = [f"# Connect {instructions.app_name} to Clickatell", "", f"Reference: {setup.reference}", ""]
-    lines += [f"{n}. {step.text}" for n, step in enumerate((s for s in instructions.steps if not s.warning), 1)]
+    lines += [
+        f"{n}. {step.text}" for n, step in enumerate((s for s in instructions.steps if not s.warning), 1)
+    ]
     lines += ["", "## What goes in each box", ""]
     lines += [f"- {box.label}: {box.shows}" for box in instructions.boxes]
     notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings

@@ -141,7 +141,9 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
     if PASSWORD in needed:
         password = values.get(PASSWORD, "")
         if not password:
-            check.errors[PASSWORD] = "Enter your Account password: the one you sign in to the Clickatell Portal with."
+            check.errors[PASSWORD] = (
+                "Enter your Account password: the one you sign in to the Clickatell Portal with."
+            )
         else:
             check.cleaned[PASSWORD] = password
     _check_api_key(values.get(API_KEY, ""), check)
@@ -151,7 +153,9 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
 def _check_username(raw: str, check: CredentialCheck) -> None:
     username = raw.strip()
     if not username:
-        check.errors[USERNAME] = "Enter your Account username: the name you sign in to the Clickatell Portal with."
+        check.errors[USERNAME] = (
+            "Enter your Account username: the name you sign in to the Clickatell Portal with."
+        )
     elif _EMAIL.match(username):
         check.errors[USERNAME] = (
             "That is an e-mail address. Enter your Account username instead: in the Portal it is shown "

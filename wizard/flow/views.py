@@ -36,21 +36,34 @@ def _guard(setup: Setup, progress: steps.Progress, step: str):
     allowed = steps.step_allowed(progress, step)
     if allowed != step:
         if step == steps.TEST and allowed == steps.CREDENTIALS and setup.credentials_saved_at:
-            return allowed, "Your credentials were deleted (we keep them only for a short time). Enter them again."
+            return (
+                allowed,
+                "Your credentials were deleted (we keep them only for a short time). Enter them again.",
+            )
         return allowed, None
     return None, None
 
 
-def _render(request, template: str, context: dict, setup: Setup | None = None, status: int = 200,
-            progress: steps.Progress | None = None):
+def _render(
+    request,
+    template: str,
+    context: dict,
+    setup: Setup | None = None,
+    status: int = 200,
+    progress: steps.Progress | None = None,
+):
     if progress is None:
         progress = services.progress_of(setup) if setup else steps.Progress()
     context = {
         "setup": setup,
         "nav": [
-            {"step": s, "title": steps.TITLES[s], "url": step_url(setup, s) if setup else "",
-             "reachable": setup is not None and s in steps.reached(progress),
-             "current": s == context.get("current_step", steps.APP)}
+            {
+                "step": s,
+                "title": steps.TITLES[s],
+                "url": step_url(setup, s) if setup else "",
+                "reachable": setup is not None and s in steps.reached(progress),
+                "current": s == context.get("current_step", steps.APP),
+            }
             for s in steps.ORDER
         ],
         **context,
@@ -106,12 +119,17 @@ def app_step(request, token: str | None = None):
     if setup:
         services.move_to(setup, steps.APP)
     query = request.GET.get("q", "").strip()[:100]
-    return _render(request, "flow/app.html", {
-        "current_step": steps.APP,
-        "query": query,
-        "platforms": search_platforms(query),
-        "choose_url": step_url(setup, steps.APP) if setup else reverse("flow:home"),
-    }, setup)
+    return _render(
+        request,
+        "flow/app.html",
+        {
+            "current_step": steps.APP,
+            "query": query,
+            "platforms": search_platforms(query),
+            "choose_url": step_url(setup, steps.APP) if setup else reverse("flow:home"),
+        },
+        setup,
+    )
 
 
 # --- step 2: which boxes the app shows ----------------------------------------------------------------
@@ -130,30 +148,44 @@ def fields_step(request, token: str):
     if go:
         return go
     platform = setup.platform
-    different = platform is None or request.GET.get("different") == "1" or request.POST.get("different") == "1"
+    different = (
+        platform is None or request.GET.get("different") == "1" or request.POST.get("different") == "1"
+    )
     if different:
-        form = AppFieldsForm(_posted(request), ask_integration=True,
-                             initial={"app_fields": setup.app_fields, "portal_integration": setup.portal_integration})
+        form = AppFieldsForm(
+            _posted(request),
+            ask_integration=True,
+            initial={"app_fields": setup.app_fields, "portal_integration": setup.portal_integration},
+        )
     else:
         form = ConfirmFieldsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         if different:
-            services.choose_fields(setup, form.cleaned_data["app_fields"],
-                                   form.cleaned_data.get("portal_integration", ""))
+            services.choose_fields(
+                setup, form.cleaned_data["app_fields"], form.cleaned_data.get("portal_integration", "")
+            )
         elif form.cleaned_data["confirm"] == "yes":
             services.choose_fields(setup, steps.app_fields_of(platform.signature_enum))
         else:
             return redirect(step_url(setup, steps.FIELDS) + "?different=1")
         return redirect(step_url(setup, steps.CREDENTIALS))
-    return _render(request, "flow/fields.html", {
-        "current_step": steps.FIELDS,
-        "form": form,
-        "different": different,
-        "platform": platform,
-        "boxes": _app_boxes(platform) if platform else [],
-        "common_labels": steps.COMMON_LABELS,
-        "blocked": platform.workaround_blocked if platform and platform.signature_enum.needs_account_login else "",
-    }, setup, progress=progress)
+    return _render(
+        request,
+        "flow/fields.html",
+        {
+            "current_step": steps.FIELDS,
+            "form": form,
+            "different": different,
+            "platform": platform,
+            "boxes": _app_boxes(platform) if platform else [],
+            "common_labels": steps.COMMON_LABELS,
+            "blocked": platform.workaround_blocked
+            if platform and platform.signature_enum.needs_account_login
+            else "",
+        },
+        setup,
+        progress=progress,
+    )
 
 
 # --- step 3: credentials -------------------------------------------------------------------------------
@@ -166,19 +198,26 @@ def credentials_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
         return go
-    form = CredentialsForm(_posted(request), signature=setup.signature_enum,
-                           initial={"username": setup.username})
+    form = CredentialsForm(
+        _posted(request), signature=setup.signature_enum, initial={"username": setup.username}
+    )
     if request.method == "POST" and form.is_valid():
         services.save_credentials(setup, form.cleaned_data)
         for notice in form.notices:
             messages.info(request, notice)
         return redirect(step_url(setup, steps.TEST))
-    return _render(request, "flow/credentials.html", {
-        "current_step": steps.CREDENTIALS,
-        "form": form,
-        "signature": setup.signature_enum,
-        "expires_at": store.expiry_of(setup.vault_owner),
-    }, setup, progress=progress)
+    return _render(
+        request,
+        "flow/credentials.html",
+        {
+            "current_step": steps.CREDENTIALS,
+            "form": form,
+            "signature": setup.signature_enum,
+            "expires_at": store.expiry_of(setup.vault_owner),
+        },
+        setup,
+        progress=progress,
+    )
 
 
 @require_POST
@@ -212,8 +251,10 @@ def test_step(request, token: str):
             return redirect(step_url(setup, steps.TEST))
         result = services.run_test_send(setup, phone, limits.client_ip(request))
         if result.credentials_gone:
-            messages.warning(request, "Your credentials were deleted (we keep them only for a short time). "
-                                      "Enter them again.")
+            messages.warning(
+                request,
+                "Your credentials were deleted (we keep them only for a short time). Enter them again.",
+            )
             return redirect(step_url(setup, steps.CREDENTIALS))
         if result.refusal is None:
             return redirect(step_url(setup, steps.TEST))
@@ -227,15 +268,22 @@ def test_step(request, token: str):
     fix_url = ""
     if diagnosis and diagnosis.step and diagnosis.step != steps.TEST:
         fix_url = step_url(setup, diagnosis.step) + (f"#id_{diagnosis.field}" if diagnosis.field else "")
-    response = _render(request, "flow/test.html", {
-        "current_step": steps.TEST,
-        "form": form,
-        "attempt": attempt,
-        "diagnosis": diagnosis,
-        "fix_url": fix_url,
-        "signature": setup.signature_enum,
-        "refusal": refusal,
-    }, setup, status=429 if refusal else 200, progress=progress)
+    response = _render(
+        request,
+        "flow/test.html",
+        {
+            "current_step": steps.TEST,
+            "form": form,
+            "attempt": attempt,
+            "diagnosis": diagnosis,
+            "fix_url": fix_url,
+            "signature": setup.signature_enum,
+            "refusal": refusal,
+        },
+        setup,
+        status=429 if refusal else 200,
+        progress=progress,
+    )
     if refusal:
         response["Retry-After"] = str(refusal.retry_after)
     return response
@@ -261,7 +309,9 @@ def confirm_delivery(request, token: str):
     arrived = request.POST.get("arrived") == "yes"
     services.confirm_delivery(setup, arrived)
     if arrived:
-        messages.success(request, "Your test worked. We've deleted your password and API Key from Portal Switch.")
+        messages.success(
+            request, "Your test worked. We've deleted your password and API Key from Portal Switch."
+        )
         return redirect(step_url(setup, steps.INSTRUCTIONS))
     messages.info(request, "Sorry it didn't arrive. Check the number, wait a minute, and send another test.")
     return redirect(step_url(setup, steps.TEST))
@@ -276,11 +326,17 @@ def instructions_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:
         return go
-    return _render(request, "flow/instructions.html", {
-        "current_step": steps.INSTRUCTIONS,
-        "instructions": services.instructions_for(setup),
-        "secrets_held": store.has_secret(setup.vault_owner, steps.API_KEY),
-    }, setup, progress=progress)
+    return _render(
+        request,
+        "flow/instructions.html",
+        {
+            "current_step": steps.INSTRUCTIONS,
+            "instructions": services.instructions_for(setup),
+            "secrets_held": store.has_secret(setup.vault_owner, steps.API_KEY),
+        },
+        setup,
+        progress=progress,
+    )
 
 
 @never_cache

@@ -6,8 +6,10 @@ from django.core.checks import Warning, register
 def vault_keys_configured(app_configs, **kwargs):
     if settings.PORTAL_VAULT_KEYS:
         return []
-    return [Warning(
-        "The secrets vault uses a development key generated into a local file.",
-        hint="Set PORTAL_VAULT_KEYS (see README: 'Production') from your secret store.",
-        id="vault.W001",
-    )]
+    return [
+        Warning(
+            "The secrets vault uses a development key generated into a local file.",
+            hint="Set PORTAL_VAULT_KEYS (see README: 'Production') from your secret store.",
+            id="vault.W001",
+        )
+    ]

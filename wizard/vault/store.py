@@ -56,7 +56,9 @@ def expiry_of(owner: str) -> datetime | None:
 
 
 def _unseal(row: StoredSecret) -> str:
-    return crypto.unseal(crypto.Sealed(row.key_id, bytes(row.nonce), bytes(row.ciphertext)), row.owner, row.field)
+    return crypto.unseal(
+        crypto.Sealed(row.key_id, bytes(row.nonce), bytes(row.ciphertext)), row.owner, row.field
+    )
 
 
 def read_secret(owner: str, field: str) -> str | None:
@@ -90,7 +92,9 @@ def rotate_keys(batch_size: int = 500) -> tuple[int, int]:
     rotated = unreadable = 0
     last_pk = 0
     while True:
-        batch = list(StoredSecret.objects.filter(pk__gt=last_pk).exclude(key_id=active).order_by("pk")[:batch_size])
+        batch = list(
+            StoredSecret.objects.filter(pk__gt=last_pk).exclude(key_id=active).order_by("pk")[:batch_size]
+        )
         if not batch:
             return rotated, unreadable
         for row in batch:

@@ -14,8 +14,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8025)
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--accounts", type=Path, default=DEMO_FIXTURE,
-                            help="JSON fixture of accounts and switches (default: the demo account)")
+        parser.add_argument(
+            "--accounts",
+            type=Path,
+            default=DEMO_FIXTURE,
+            help="JSON fixture of accounts and switches (default: the demo account)",
+        )
 
     def handle(self, *args, port, host, accounts, **options):
         fixture = json.loads(accounts.read_text())
@@ -25,7 +29,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  CLICKATELL_PLATFORM_URL={sandbox.url} CLICKATELL_GATEWAY_URL={sandbox.url}")
         for account in fixture.get("accounts", []):
             kinds = ", ".join(f"{kind} key {key}" for key, kind in account["integrations"].items())
-            self.stdout.write(f"  account {account['username']!r} / password {account['password']!r}: {kinds}")
+            self.stdout.write(
+                f"  account {account['username']!r} / password {account['password']!r}: {kinds}"
+            )
         done = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: done.set())
         try:

@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--email", default="")
-        parser.add_argument("--password", help="omit to be asked (recommended: keeps it out of shell history)")
+        parser.add_argument(
+            "--password", help="omit to be asked (recommended: keeps it out of shell history)"
+        )
 
     def handle(self, *args, username, email, password, **options):
         User = get_user_model()

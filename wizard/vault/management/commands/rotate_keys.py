@@ -10,7 +10,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--new-key", metavar="ID", help="only print a new key entry with this id, and exit")
+        parser.add_argument(
+            "--new-key", metavar="ID", help="only print a new key entry with this id, and exit"
+        )
 
     def handle(self, *args, new_key=None, **options):
         if new_key:
