@@ -140,6 +140,14 @@ def test_list_filters_and_paginates(setup, agent_client):
     assert partial.content.decode().lstrip().startswith('<div id="results"')
 
 
+def test_a_broad_filter_lists_the_newest_thousand(setup, agent_client):
+    Setup.objects.bulk_create(
+        [Setup(reference=f"BBBB-{n:04d}", token=f"b{n}", step="fields") for n in range(1001)]
+    )
+    html = agent_client.get("/console/", {"step": "fields"}).content.decode()
+    assert "More than 1000 setups match: the newest 1000 are listed" in html and "Page 1 of 20" in html
+
+
 def test_every_opening_is_audited_but_polling_is_not(setup, agent_client, agent):
     agent_client.get(f"/console/s/{setup.reference}/")
     agent_client.get(f"/console/s/{setup.reference}/", headers={"HX-Request": "true", "HX-Target": "live"})

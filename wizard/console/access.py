@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 
 from wizard.clickatell.diagnoses import Diagnosis
 from wizard.clickatell.signatures import Signature
@@ -20,6 +21,23 @@ from wizard.flow.references import normalise_reference
 from .models import AgentNote, SetupAccess
 
 PAGE_SIZE = 50
+# Counting every match of a broad filter over 100,000 setups costs more than the page itself: the list
+# offers the newest LIST_LIMIT matches (narrow the filters, or find by code, for older ones).
+LIST_LIMIT = 1000
+
+
+class NewestPaginator(Paginator):
+    @cached_property
+    def matches(self) -> int:
+        return self.object_list[: LIST_LIMIT + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.matches, LIST_LIMIT)
+
+    @property
+    def truncated(self) -> bool:
+        return self.matches > LIST_LIMIT
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,7 @@ def recent_setups(
         queryset = queryset.filter(step=step)
     if outcome:
         queryset = queryset.filter(last_outcome=outcome)
-    paginated = Paginator(
+    paginated = NewestPaginator(
         queryset.only(
             "reference",
             "platform__name",
