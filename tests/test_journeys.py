@@ -100,6 +100,15 @@ def test_an_app_that_logs_in_first_is_tested_with_the_session_flow(client, sandb
     setup = walk_to_test(client, "whmcs-aktuel-sms", LEGACY_CREDENTIALS)
     send_test_sms(client, setup)
     assert [r["path"] for r in sandbox.received()] == ["/http/auth", "/http/sendmsg"]
+    # The test passed, but this app doesn't URL-encode, and the password has & # + % ? and spaces.
+    html = page(client.get(url(setup, "test")))
+    assert "Clickatell accepted" in html and "will break the app's login even though our test passed" in html
+    assert "will break the app's login even though" in page(client.get(url(setup, "instructions")))
+
+
+def test_an_unencoding_app_with_a_plain_password_gets_only_the_advice(client, sandbox):
+    setup = walk_to_test(client, "whmcs-aktuel-sms", {**LEGACY_CREDENTIALS, "password": "plainpassword1"})
+    assert "Yours is fine; if you ever change it" in page(client.get(url(setup, "instructions")))
 
 
 def test_an_unlisted_app_with_an_api_key_box_asks_which_integration(client, sandbox):

@@ -335,13 +335,27 @@ def _warnings(setup: Setup) -> list[str]:
         warnings.append(
             f"This app can't take a Portal API Key in its API ID box: {platform.workaround_blocked}"
         )
-    if platform and platform.sends_credentials_unencoded and setup.password_has_reserved_chars:
-        warnings.append(
+    warning = encoding_warning(setup)
+    if warning:
+        warnings.append(warning)
+    return warnings
+
+
+def encoding_warning(setup: Setup) -> str:
+    """For apps that put credentials into URLs unencoded: what that means for this customer's password."""
+    platform = setup.platform
+    if not (platform and platform.sends_credentials_unencoded and setup.signature_enum.needs_account_login):
+        return ""
+    if setup.password_has_reserved_chars:
+        return (
             f"{platform.name} puts your password into a web address without encoding it. Your password "
             "contains a character such as & # + % ? or a space, which will break the app's login even "
             "though our test passed. Change your Portal password to one without those characters."
         )
-    return warnings
+    return (
+        f"{platform.name} puts your password into a web address without encoding it. Yours is fine; if you "
+        "ever change it, avoid the characters & # + % ? and spaces, or the app's login will break."
+    )
 
 
 def instructions_for(setup: Setup, record: bool = True) -> Instructions:

@@ -54,6 +54,7 @@ def _render(
 ):
     if progress is None:
         progress = services.progress_of(setup) if setup else steps.Progress()
+    reached = steps.reached(progress) if setup else []
     context = {
         "setup": setup,
         "nav": [
@@ -61,7 +62,7 @@ def _render(
                 "step": s,
                 "title": steps.TITLES[s],
                 "url": step_url(setup, s) if setup else "",
-                "reachable": setup is not None and s in steps.reached(progress),
+                "reachable": s in reached,
                 "current": s == context.get("current_step", steps.APP),
             }
             for s in steps.ORDER
@@ -279,6 +280,7 @@ def test_step(request, token: str):
             "fix_url": fix_url,
             "signature": setup.signature_enum,
             "refusal": refusal,
+            "encoding_warning": services.encoding_warning(setup) if attempt and attempt.message_id else "",
         },
         setup,
         status=429 if refusal else 200,
