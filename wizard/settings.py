@@ -267,6 +267,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Test sends waiting on Clickatell at once, per process: a slow Clickatell can then hold only these
 # threads, and the rest keep serving other customers' pages.
 PORTAL_MAX_CONCURRENT_SENDS = env_int("PORTAL_MAX_CONCURRENT_SENDS", 8)
+# How long a send waits for one of those slots before the customer is asked to try again.
+PORTAL_SEND_SLOT_WAIT_SECONDS = env_float("PORTAL_SEND_SLOT_WAIT_SECONDS", 5.0)
 
 # --- Secrets vault ----------------------------------------------------------------------------
 # "id:base64key,id:base64key", newest first. Without it, a development key is generated into DATA_DIR.

@@ -168,7 +168,7 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
     if credentials is None:
         return SendResult(credentials_gone=True)
     # A bounded number of sends wait on Clickatell at once, so a slow Clickatell can't take every thread.
-    if not limits.send_slots.acquire(blocking=False):
+    if not limits.send_slots.acquire(timeout=settings.PORTAL_SEND_SLOT_WAIT_SECONDS):
         return SendResult(refusal=limits.busy(setup.pk, client_ip))
     try:
         refusal = limits.check_send(
