@@ -228,3 +228,20 @@ def test_twenty_concurrent_posts_against_a_budget_of_three_make_three_calls(live
         thread.join()
     assert sorted(statuses) == [302] * 3 + [429] * 17
     assert len(sandbox.received()) == 3
+
+
+def test_spent_counters_are_purged(client, sandbox):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from wizard.flow.models import RateCounter
+
+    send_test_sms(client, novu(client))
+    assert RateCounter.objects.count() == 5
+    RateCounter.objects.filter(key__startswith="send:setup").update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    call_command("purge_expired")
+    assert RateCounter.objects.count() == 4

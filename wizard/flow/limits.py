@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils.crypto import salted_hmac
 
 from .models import RateCounter
@@ -86,19 +86,22 @@ def auth_failure_limits(*, setup_id: int, client_ip: str, username: str) -> list
 class DatabaseCounters:
     """Conditional UPDATEs in one transaction: each row is incremented only while under its limit."""
 
+    def _ensure_rows(self, limits: list[Limit], now: float) -> None:
+        # One INSERT … ON CONFLICT DO NOTHING: concurrent requests may both try, and both are fine.
+        RateCounter.objects.bulk_create(
+            [
+                RateCounter(key=limit.key, window=limit.window(now), expires_at=self._expiry(limit, now))
+                for limit in limits
+            ],
+            ignore_conflicts=True,
+        )
+
     def take(self, limits: list[Limit], now: float) -> Limit | None:
         with transaction.atomic():
+            self._ensure_rows(limits, now)
             for limit in limits:
-                window = limit.window(now)
-                try:
-                    with transaction.atomic():
-                        RateCounter.objects.get_or_create(
-                            key=limit.key, window=window, defaults={"expires_at": self._expiry(limit, window)}
-                        )
-                except IntegrityError:
-                    pass  # another request created it first: fine, it exists now
                 taken = RateCounter.objects.filter(
-                    key=limit.key, window=window, count__lt=limit.allowed
+                    key=limit.key, window=limit.window(now), count__lt=limit.allowed
                 ).update(count=F("count") + 1)
                 if not taken:
                     transaction.set_rollback(True)
@@ -106,31 +109,23 @@ class DatabaseCounters:
         return None
 
     def exceeded(self, limits: list[Limit], now: float) -> Limit | None:
+        current = Q()
         for limit in limits:
-            count = (
-                RateCounter.objects.filter(key=limit.key, window=limit.window(now))
-                .values_list("count", flat=True)
-                .first()
-            )
-            if count is not None and count >= limit.allowed:
-                return limit
-        return None
+            current |= Q(key=limit.key, window=limit.window(now))
+        counts = dict(RateCounter.objects.filter(current).values_list("key", "count"))
+        return next((limit for limit in limits if counts.get(limit.key, 0) >= limit.allowed), None)
 
     def add(self, limits: list[Limit], now: float) -> None:
-        for limit in limits:
-            window = limit.window(now)
-            with transaction.atomic():
-                counter, created = RateCounter.objects.get_or_create(
-                    key=limit.key,
-                    window=window,
-                    defaults={"count": 1, "expires_at": self._expiry(limit, window)},
+        with transaction.atomic():
+            self._ensure_rows(limits, now)
+            for limit in limits:
+                RateCounter.objects.filter(key=limit.key, window=limit.window(now)).update(
+                    count=F("count") + 1
                 )
-                if not created:
-                    RateCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
 
     @staticmethod
-    def _expiry(limit: Limit, window: int) -> datetime:
-        return datetime.fromtimestamp((window + 1) * limit.period, tz=UTC)
+    def _expiry(limit: Limit, now: float) -> datetime:
+        return datetime.fromtimestamp((limit.window(now) + 1) * limit.period, tz=UTC)
 
 
 # All-or-nothing in one round trip: refuse if any key is at its limit, else increment them all.
