@@ -304,6 +304,19 @@ def test_expired_secrets_are_never_used_even_before_the_purge(client, sandbox, s
     assert sandbox.received() == []
 
 
+def test_credentials_that_cannot_be_decrypted_fail_closed(client, sandbox, vault_keys):
+    from wizard.vault import crypto
+
+    setup = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
+    token = send_token(client, setup)
+    vault_keys(crypto.new_key_spec("other"))  # the key that sealed them is gone
+    response = client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": token}, follow=True)
+    assert "couldn't read your saved credentials, so nothing was sent" in page(response)
+    assert response.redirect_chain[-1][0].endswith("/credentials/")
+    assert sandbox.received() == []
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+
+
 def test_a_send_interrupted_mid_call_leaves_an_unknown_record(client, sandbox, settings):
     from datetime import timedelta
 

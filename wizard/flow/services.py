@@ -156,6 +156,7 @@ class SendResult:
     attempt: TestAttempt | None = None
     refusal: limits.Refusal | None = None
     credentials_gone: bool = False
+    credentials_unreadable: bool = False
 
 
 def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
@@ -163,8 +164,9 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
     try:
         credentials = _credentials(setup)
     except store.SecretUnavailable:
+        # Fail closed: nothing unreadable is ever sent; the customer types the credentials again.
         forget_credentials(setup)
-        credentials = None
+        return SendResult(credentials_gone=True, credentials_unreadable=True)
     if credentials is None:
         return SendResult(credentials_gone=True)
     # A bounded number of sends wait on Clickatell at once, so a slow Clickatell can't take every thread.

@@ -254,7 +254,9 @@ def test_step(request, token: str):
         if result.credentials_gone:
             messages.warning(
                 request,
-                "Your credentials were deleted (we keep them only for a short time). Enter them again.",
+                "We couldn't read your saved credentials, so nothing was sent. Please enter them again."
+                if result.credentials_unreadable
+                else "Your credentials were deleted (we keep them only for a short time). Enter them again.",
             )
             return redirect(step_url(setup, steps.CREDENTIALS))
         if result.refusal is None:
