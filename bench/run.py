@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -252,7 +253,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     load_catalog()
-    call_command("create_agent", "bench-agent", password="bench-agent-password-only")
+    agent_password = secrets.token_urlsafe(16)
+    call_command("create_agent", "bench-agent", password=agent_password)
     database = "PostgreSQL" if connection.vendor == "postgresql" else "SQLite"
     account = {"username": "bench", "password": "bench", "integrations": {API_KEY: "rest"}, "balance": 1e9}
     clickatell = Sandbox({"accounts": [account], "deliver_after_seconds": 0}).start()
@@ -268,7 +270,9 @@ def main() -> None:
         if "3" in parts:
             measure_overhead(server, clickatell, rows)
         if "5" in parts:
-            measure_growth(server, rows, args.seconds, [int(n) for n in args.growth.split(",")])
+            measure_growth(
+                server, rows, args.seconds, [int(n) for n in args.growth.split(",")], agent_password
+            )
         if "6" in parts:
             rss = server.worker_rss_mib()
             mean = f"{statistics.mean(rss):.0f} MiB"
@@ -431,7 +435,7 @@ def measure_isolation(env: dict, rows: list, seconds: int) -> None:
         server.stop()
 
 
-def measure_growth(server: Server, rows: list, seconds: int, counts: list[int]) -> None:
+def measure_growth(server: Server, rows: list, seconds: int, counts: list[int], agent_password: str) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -439,7 +443,7 @@ def measure_growth(server: Server, rows: list, seconds: int, counts: list[int]) 
     from wizard.vault.models import StoredSecret
 
     agent = Customer(server.url)
-    agent.post("/console/login/", {"username": "bench-agent", "password": "bench-agent-password-only"})
+    agent.post("/console/login/", {"username": "bench-agent", "password": agent_password})
     cookie = "; ".join(f"{k}={v}" for k, v in agent.http.cookies.items())
     for target in counts:
         missing = target - Setup.objects.count()
