@@ -113,3 +113,8 @@ def test_api_key_apps_are_not_asked_for_username_or_password():
 
 def test_only_the_last_four_characters_of_the_key_may_be_shown():
     assert steps.key_hint("HttpKeyAbCdEfGhIjKlMnOp==") == "Op=="
+
+
+def test_phone_numbers_are_masked_for_records():
+    assert steps.mask_number("+27821234567") == "+278…567"
+    assert steps.mask_number("+123") == "…"

@@ -146,8 +146,3 @@ class PhoneForm(forms.Form):
                 f"Test messages can only go to numbers in {', '.join(allowed)}. Use a mobile number from there."
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_number(e164: str) -> str:
-    """Enough for the customer and support to recognise the number, not enough to reuse it."""
-    return f"{e164[:4]}…{e164[-3:]}" if len(e164) > 7 else "…"

@@ -18,7 +18,6 @@ from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
 from . import limits, steps
-from .forms import mask_number
 from .models import Setup, TestAttempt
 
 log = logging.getLogger(__name__)
@@ -189,7 +188,7 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
 
 def _send(setup: Setup, credentials: client.Credentials, phone_e164: str, client_ip: str) -> TestAttempt:
     attempt = TestAttempt.objects.create(
-        setup=setup, signature=setup.signature, destination_masked=mask_number(phone_e164)
+        setup=setup, signature=setup.signature, destination_masked=steps.mask_number(phone_e164)
     )
     Setup.objects.filter(pk=setup.pk).update(last_outcome=TestAttempt.PENDING, updated_at=timezone.now())
     outcome = client.send_test(

@@ -207,3 +207,8 @@ def _check_api_key(raw: str, check: CredentialCheck) -> None:
 def key_hint(api_key: str) -> str:
     """What of the key may be shown again: its last four characters."""
     return api_key[-4:]
+
+
+def mask_number(e164: str) -> str:
+    """Enough for the customer and support to recognise the number, not enough to reuse it."""
+    return f"{e164[:4]}…{e164[-3:]}" if len(e164) > 7 else "…"

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
-from wizard.vault import store
 
 from . import limits, services, steps
 from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, PhoneForm
@@ -214,7 +213,7 @@ def credentials_step(request, token: str):
             "current_step": steps.CREDENTIALS,
             "form": form,
             "signature": setup.signature_enum,
-            "expires_at": store.expiry_of(setup.vault_owner),
+            "expires_at": services.secrets_held_until(setup),
         },
         setup,
         progress=progress,
@@ -336,7 +335,7 @@ def instructions_step(request, token: str):
         {
             "current_step": steps.INSTRUCTIONS,
             "instructions": services.instructions_for(setup),
-            "secrets_held": store.has_secret(setup.vault_owner, steps.API_KEY),
+            "secrets_held": progress.secrets_held,
         },
         setup,
         progress=progress,
