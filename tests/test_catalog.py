@@ -186,9 +186,12 @@ def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(sta
     new_text = [f"Open {platform.name} and paste your API Key (ending …Ab==)."]
     assert [s.text for s in services.instructions_for(setup).steps] != new_text  # a draft is not shown
 
-    staff_client.post(
-        "/admin/catalog/instructiontemplate/", {"action": "publish_drafts", "_selected_action": [draft.pk]}
+    response = staff_client.post(
+        "/admin/catalog/instructiontemplate/",
+        {"action": "publish_drafts", "_selected_action": [draft.pk]},
+        follow=True,
     )
+    assert "Published 1 draft(s)." in response.content.decode()
     published.refresh_from_db()
     draft.refresh_from_db()
     assert (published.status, draft.status) == ("retired", "published")

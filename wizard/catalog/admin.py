@@ -72,10 +72,10 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected drafts")
     def publish_drafts(self, request, queryset):
-        drafts = queryset.filter(status=InstructionTemplate.DRAFT)
+        drafts = list(queryset.filter(status=InstructionTemplate.DRAFT))
         for template in drafts:
             publish(template)
-        self.message_user(request, f"Published {drafts.count() or 'no'} draft(s).")
+        self.message_user(request, f"Published {len(drafts) or 'no'} draft(s).")
 
     def get_urls(self):
         return [
