@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -176,8 +177,14 @@ class RedisCounters:
         pipe.execute()
 
 
+@cache
+def _redis_counters(url: str) -> RedisCounters:
+    # One client (and connection pool) per process, not one per test send.
+    return RedisCounters(url)
+
+
 def counters() -> DatabaseCounters | RedisCounters:
-    return RedisCounters(settings.REDIS_URL) if settings.REDIS_URL else DatabaseCounters()
+    return _redis_counters(settings.REDIS_URL) if settings.REDIS_URL else DatabaseCounters()
 
 
 # --- what the test send asks ---------------------------------------------------------------------------
