@@ -176,19 +176,30 @@ def _send_legacy_http(session, credentials: Credentials, to: str, text: str, ses
 # --- the Portal's JSON ----------------------------------------------------------------------------
 
 
+def _first_message(messages) -> dict:
+    """The one message a test sends, from either API's list (empty when there is none)."""
+    return messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+
+
+def _accepted(message: dict, response: requests.Response) -> Outcome | None:
+    """Both JSON APIs say acceptance the same way: accepted true, with the message id."""
+    if message.get("accepted") is True and message.get("apiMessageId"):
+        return Outcome(
+            ACCEPTED,
+            message_id=str(message["apiMessageId"]),
+            http_status=response.status_code,
+            detail=f"HTTP {response.status_code} accepted",
+        )
+    return None
+
+
 def _platform_outcome(response: requests.Response, family: str) -> Outcome:
     if response.status_code >= 500:
         raise _ServerError(response.status_code)
     data = _json(response)
-    messages = data.get("messages") or []
-    first = messages[0] if messages and isinstance(messages[0], dict) else {}
-    if first.get("accepted") is True and first.get("apiMessageId"):
-        return Outcome(
-            ACCEPTED,
-            message_id=str(first["apiMessageId"]),
-            http_status=response.status_code,
-            detail=f"HTTP {response.status_code} accepted",
-        )
+    first = _first_message(data.get("messages"))
+    if accepted := _accepted(first, response):
+        return accepted
     code, words = _platform_error(first) if first else (None, "")
     if code is None and not words:
         code, words = _platform_error(data)
@@ -262,15 +273,9 @@ def _send_legacy_rest(session, credentials: Credentials, to: str, text: str, ses
     if response.status_code >= 500:
         raise _ServerError(response.status_code)
     data = _json(response)
-    messages = (data.get("data") or {}).get("message") or []
-    first = messages[0] if messages and isinstance(messages[0], dict) else {}
-    if first.get("accepted") is True and first.get("apiMessageId"):
-        return Outcome(
-            ACCEPTED,
-            message_id=str(first["apiMessageId"]),
-            http_status=response.status_code,
-            detail=f"HTTP {response.status_code} accepted",
-        )
+    first = _first_message((data.get("data") or {}).get("message"))
+    if accepted := _accepted(first, response):
+        return accepted
     code, words = _platform_error(first if first.get("error") else data)
     if code is None:
         raise BadResponse(f"HTTP {response.status_code}: neither accepted nor an error")
