@@ -143,6 +143,9 @@ else:
             # instead of failing with "database is locked".
             # Tests use a file too: concurrency tests need real locking, which in-memory SQLite lacks.
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
+            # Each worker thread keeps its connection: opening one (and its PRAGMAs) per request cost more
+            # than the query it served.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -154,13 +157,20 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every app server when REDIS_URL is set (the abuse limits use it too); else per process.
-if os.environ.get("REDIS_URL"):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
-        }
-    }
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
+    # Rendered step pages, each stored under a fingerprint of what it shows (flow/pages.py): such an
+    # entry never goes stale, so every worker keeps its own and no request waits on the network for one.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

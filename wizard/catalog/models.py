@@ -35,6 +35,8 @@ class Platform(models.Model):
         default=False, help_text="The app logs in first (/http/auth) and then sends with a session id."
     )
     source = models.TextField(blank=True)
+    # Customers' pages are remembered until the catalog changes (flow/pages.py); this says when it did.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]

@@ -9,6 +9,9 @@ from wizard.clickatell.signatures import Signature, choices
 from . import steps
 from .references import new_reference
 
+# Secrets in the vault belong to "setup:<id>" (pages.py reads them by that name too).
+VAULT_OWNER_PREFIX = "setup:"
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)
@@ -60,7 +63,7 @@ class Setup(models.Model):
 
     @property
     def vault_owner(self) -> str:
-        return f"setup:{self.pk}"
+        return f"{VAULT_OWNER_PREFIX}{self.pk}"
 
     @property
     def signature_enum(self) -> Signature | None:

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
 
-from . import limits, services, steps
+from . import limits, pages, services, steps
 from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, PhoneForm
 from .models import Setup
 
@@ -72,11 +72,9 @@ def _render(
     name = template
     if request.htmx and not request.htmx.history_restore_request:
         name = f"{template}#platform-list" if request.htmx.target == "platform-list" else f"{template}#wizard"
-    response = TemplateResponse(request, name, context, status=status)
-    response["Vary"] = "HX-Request"
-    if request.htmx and request.method == "GET":
-        response["HX-Push-Url"] = request.get_full_path()
-    return response
+    return pages.respond(
+        request, render_to_string(name, {**context, **pages.placeholders()}, request), status
+    )
 
 
 def _guarded_step(request, token: str, step: str):
@@ -102,6 +100,7 @@ def _guarded_step(request, token: str, step: str):
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@pages.remembered
 def app_step(request, token: str | None = None):
     setup = _setup_or_404(token) if token else None
     if request.method == "POST":
@@ -143,6 +142,7 @@ def _app_boxes(platform: Platform) -> list[tuple[str, str]]:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@pages.remembered
 def fields_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.FIELDS)
     if go:
@@ -194,6 +194,7 @@ def fields_step(request, token: str):
 @never_cache
 @sensitive_post_parameters("password", "api_key")
 @require_http_methods(["GET", "HEAD", "POST"])
+@pages.remembered
 def credentials_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
@@ -237,6 +238,7 @@ def _phone_session_key(setup: Setup) -> str:
 
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@pages.remembered
 def test_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.TEST)
     if go:
@@ -325,6 +327,7 @@ def confirm_delivery(request, token: str):
 
 @never_cache
 @require_http_methods(["GET", "HEAD"])
+@pages.remembered
 def instructions_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:

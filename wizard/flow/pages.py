@@ -1,0 +1,135 @@
+"""Step pages remembered by what they show: a reload, a back button or a second tab costs one small query.
+
+Showing a step reads the setup, whether its secrets are still held, its latest test, the catalog and the
+published instructions, then renders a whole page; that was most of a request's time. A page's
+*fingerprint* is one SQL statement over exactly those rows. A rendering is stored under the fingerprint
+taken before the view read anything, so it can only be served while nothing it shows has changed: every
+change to those rows (a customer's answer, an agent's request, staff editing the catalog, a secret
+expiring) makes a new fingerprint, and the old rendering is never asked for again.
+
+What differs per request is filled in on every response: the CSRF token and the CSP nonce are rendered
+as placeholders. Pages carrying one-off messages, and anything but GET and HEAD, are never remembered.
+Renderings hold no secrets (pages never show them), only what the customer's browser is shown anyway.
+
+Renderings live in each worker's own memory (the "pages" cache), even when app servers share Redis: a
+rendering under a fingerprint never changes, so nothing needs sharing, and a local hit beats a round trip.
+"""
+
+import functools
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+from django.utils import timezone
+
+from wizard.catalog.models import InstructionTemplate, Platform
+from wizard.vault.models import StoredSecret
+
+from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
+
+# Long enough to serve a customer's reloads, short enough that abandoned setups' pages leave the cache.
+REMEMBER_SECONDS = 15 * 60
+
+
+# Random per process, like the cache that holds the renderings: nothing a customer types can match them.
+_PLACEHOLDERS = {name: f"ps-{name}-{secrets.token_hex(16)}" for name in ("csrf_token", "csp_nonce")}
+
+
+def placeholders() -> dict[str, str]:
+    """Template context that renders the per-request values as placeholders."""
+    return _PLACEHOLDERS
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# Table names come from the models and every value is a parameter: nothing here is typed by anyone.
+@functools.cache
+def _catalog_sql() -> str:
+    platforms, templates = _table(Platform), _table(InstructionTemplate)
+    published = f"FROM {templates} WHERE status = %s"
+    return (
+        f"(SELECT COUNT(*) FROM {platforms}), (SELECT MAX(updated_at) FROM {platforms}), "  # noqa: S608
+        f"(SELECT COUNT(*) {published}), (SELECT MAX(published_at) {published})"
+    )
+
+
+@functools.cache
+def _setup_sql() -> str:
+    setups, attempts, secrets = _table(Setup), _table(TestAttempt), _table(StoredSecret)
+    return (
+        f"SELECT s.*, a.id, a.status, a.delivery, "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {secrets} v WHERE v.owner = %s || CAST(s.id AS VARCHAR(20)) AND v.expires_at > %s), "
+        f"{_catalog_sql()} "
+        f"FROM {setups} s "
+        f"LEFT JOIN {attempts} a ON a.id = (SELECT MAX(id) FROM {attempts} WHERE setup_id = s.id) "
+        f"WHERE s.token = %s"
+    )
+
+
+def fingerprint(token: str | None) -> tuple | None:
+    """Everything a step page shows, in one row; None when there is no such setup."""
+    catalog = [InstructionTemplate.PUBLISHED] * 2
+    with connection.cursor() as cursor:
+        if token is None:
+            cursor.execute(f"SELECT {_catalog_sql()}", catalog)
+        else:
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            cursor.execute(_setup_sql(), [VAULT_OWNER_PREFIX, now, *catalog, token])
+        return cursor.fetchone()
+
+
+def _variant(request) -> str:
+    """Which part of the page the request gets: htmx swaps only a fragment (see views._render)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        return f"fragment:{request.htmx.target}"
+    return "page"
+
+
+def _messages_waiting(request) -> bool:
+    return len(messages.get_messages(request)) > 0
+
+
+def remembered(view):
+    """Serve the stored rendering of this page when its fingerprint is unchanged, else let the view run."""
+
+    @functools.wraps(view)
+    def serve(request, token: str | None = None):
+        if request.method not in ("GET", "HEAD") or _messages_waiting(request):
+            return view(request, token)
+        row = fingerprint(token)
+        if row is None:
+            return view(request, token)
+        # The session is in the key because the test page shows the number this browser last typed.
+        parts = [_variant(request), request.get_full_path(), repr(row)]
+        parts.append(request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""))
+        key = "page:" + hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()
+        body = caches["pages"].get(key)
+        if body is not None:
+            return respond(request, body)
+        request.page_key = key
+        return view(request, token)
+
+    return serve
+
+
+def respond(request, body: str, status: int = 200) -> HttpResponse:
+    """The response for a rendering made with placeholders(); remembered when it may be."""
+    key = getattr(request, "page_key", None)
+    if key and status == 200 and not _messages_waiting(request):
+        caches["pages"].set(key, body, REMEMBER_SECONDS)
+    body = body.replace(_PLACEHOLDERS["csrf_token"], get_token(request)).replace(
+        _PLACEHOLDERS["csp_nonce"], str(get_nonce(request))
+    )
+    response = HttpResponse(body, status=status)
+    response["Vary"] = "HX-Request"
+    if request.htmx and request.method == "GET":
+        response["HX-Push-Url"] = request.get_full_path()
+    return response
