@@ -340,6 +340,8 @@ def measure_steps(server: Server, rows: list, seconds: int, rounds: int) -> None
                     csrf=csrf if method == "POST" else "",
                 )
             )
+            # Writes queued behind SQLite's lock finish after wrk stops; let them, before the next measure.
+            time.sleep(3 if method == "POST" else 0)
     bare_rps = statistics.median(run["rps"] for run in runs[targets[0][0]])
     for name, *_ in targets:
         rps = statistics.median(run["rps"] for run in runs[name])

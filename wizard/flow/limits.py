@@ -98,16 +98,18 @@ class DatabaseCounters:
         )
 
     def take(self, limits: list[Limit], now: float) -> Limit | None:
+        # One UPDATE increments every counter still under its limit; unless that was all of them, the
+        # transaction is rolled back, so a refused send takes nothing from any budget.
+        under = Q()
+        for limit in limits:
+            under |= Q(key=limit.key, window=limit.window(now), count__lt=limit.allowed)
         with transaction.atomic():
             self._ensure_rows(limits, now)
-            for limit in limits:
-                taken = RateCounter.objects.filter(
-                    key=limit.key, window=limit.window(now), count__lt=limit.allowed
-                ).update(count=F("count") + 1)
-                if not taken:
-                    transaction.set_rollback(True)
-                    return limit
-        return None
+            if RateCounter.objects.filter(under).update(count=F("count") + 1) == len(limits):
+                return None
+            transaction.set_rollback(True)
+        # Which budget was full, to tell the customer; the first one if another request freed it since.
+        return self.exceeded(limits, now) or limits[0]
 
     def exceeded(self, limits: list[Limit], now: float) -> Limit | None:
         current = Q()

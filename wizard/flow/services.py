@@ -140,11 +140,11 @@ def test_message(setup: Setup) -> str:
 
 
 def _credentials(setup: Setup) -> client.Credentials | None:
-    owner = setup.vault_owner
-    api_key = store.read_secret(owner, steps.API_KEY)
+    held = store.read_secrets(setup.vault_owner, SECRET_FIELDS)
+    api_key = held.get(steps.API_KEY)
     if api_key is None:
         return None
-    password = store.read_secret(owner, steps.PASSWORD) or ""
+    password = held.get(steps.PASSWORD, "")
     if setup.signature_enum.needs_account_login and not password:
         return None
     return client.Credentials(api_key=api_key, username=setup.username, password=password)

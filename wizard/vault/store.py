@@ -18,6 +18,7 @@ __all__ = [
     "has_secret",
     "purge_expired",
     "read_secret",
+    "read_secrets",
     "rotate_keys",
     "store_secret",
 ]
@@ -61,16 +62,22 @@ def _unseal(row: StoredSecret) -> str:
     )
 
 
+def read_secrets(owner: str, fields: list[str]) -> dict[str, str]:
+    """The plaintexts of the fields still held (absent or expired ones are left out), in one query.
+    Raises SecretUnavailable when one cannot be read."""
+    values = {}
+    for row in _live(owner).filter(field__in=fields):
+        try:
+            values[row.field] = _unseal(row)
+        except SecretUnavailable:
+            log.warning("vault: could not decrypt %s %s (key %s)", owner, row.field, row.key_id)
+            raise
+    return values
+
+
 def read_secret(owner: str, field: str) -> str | None:
     """The plaintext, or None when absent or expired. Raises SecretUnavailable when it cannot be read."""
-    row = _live(owner).filter(field=field).first()
-    if row is None:
-        return None
-    try:
-        return _unseal(row)
-    except SecretUnavailable:
-        log.warning("vault: could not decrypt %s %s (key %s)", owner, field, row.key_id)
-        raise
+    return read_secrets(owner, [field]).get(field)
 
 
 def forget(owner: str, fields: list[str] | None = None) -> int:
