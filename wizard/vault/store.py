@@ -17,7 +17,6 @@ __all__ = [
     "forget",
     "has_secret",
     "purge_expired",
-    "read_secret",
     "read_secrets",
     "rotate_keys",
     "store_secret",
@@ -73,11 +72,6 @@ def read_secrets(owner: str, fields: list[str]) -> dict[str, str]:
             log.warning("vault: could not decrypt %s %s (key %s)", owner, row.field, row.key_id)
             raise
     return values
-
-
-def read_secret(owner: str, field: str) -> str | None:
-    """The plaintext, or None when absent or expired. Raises SecretUnavailable when it cannot be read."""
-    return read_secrets(owner, [field]).get(field)
 
 
 def forget(owner: str, fields: list[str] | None = None) -> int:
