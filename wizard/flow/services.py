@@ -61,6 +61,11 @@ def secrets_held_until(setup: Setup):
     return store.expiry_of(setup.vault_owner)
 
 
+def start_setup(platform: Platform | None) -> Setup:
+    """A new setup with its app chosen, in one INSERT: it has no credentials or boxes to drop yet."""
+    return Setup.objects.create(platform=platform, app_unlisted=platform is None, step=steps.FIELDS)
+
+
 def choose_app(setup: Setup, platform: Platform | None) -> None:
     changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (
         platform is None

@@ -112,8 +112,9 @@ def app_step(request, token: str | None = None):
                 messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
                 return redirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
         if setup is None:
-            setup = Setup.objects.create()
-        services.choose_app(setup, platform)
+            setup = services.start_setup(platform)
+        else:
+            services.choose_app(setup, platform)
         return redirect(step_url(setup, steps.FIELDS))
     if setup:
         services.move_to(setup, steps.APP)
