@@ -86,11 +86,11 @@ def fingerprint(token: str | None) -> tuple | None:
         return cursor.fetchone()
 
 
-def _variant(request) -> str:
-    """Which part of the page the request gets: htmx swaps only a fragment (see views._render)."""
+def fragment(request) -> str | None:
+    """The template partial an htmx request swaps (the step, or the app search's list); None for a page."""
     if request.htmx and not request.htmx.history_restore_request:
-        return f"fragment:{request.htmx.target}"
-    return "page"
+        return "platform-list" if request.htmx.target == "platform-list" else "wizard"
+    return None
 
 
 def _messages_waiting(request) -> bool:
@@ -108,7 +108,7 @@ def remembered(view):
         if row is None:
             return view(request, token)
         # The session is in the key because the test page shows the number this browser last typed.
-        parts = [_variant(request), request.get_full_path(), repr(row)]
+        parts = [str(fragment(request)), request.get_full_path(), repr(row)]
         parts.append(request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""))
         key = "page:" + hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()
         body = caches["pages"].get(key)

@@ -69,9 +69,8 @@ def _render(
         **context,
     }
     # One template serves both: the whole page, or for htmx only the part it swaps.
-    name = template
-    if request.htmx and not request.htmx.history_restore_request:
-        name = f"{template}#platform-list" if request.htmx.target == "platform-list" else f"{template}#wizard"
+    part = pages.fragment(request)
+    name = f"{template}#{part}" if part else template
     return pages.respond(
         request, render_to_string(name, {**context, **pages.placeholders()}, request), status
     )
