@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -26,8 +26,11 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
-def _setup_or_404(token: str) -> Setup:
-    return get_object_or_404(Setup.objects.select_related("platform"), token=token)
+def _setup_or_404(token: str) -> tuple[Setup, steps.Progress]:
+    found = services.find_setup(token)
+    if found is None:
+        raise Http404("No such setup.")
+    return found
 
 
 def _guard(setup: Setup, progress: steps.Progress, step: str):
@@ -51,8 +54,6 @@ def _render(
     status: int = 200,
     progress: steps.Progress | None = None,
 ):
-    if progress is None:
-        progress = services.progress_of(setup) if setup else steps.Progress()
     reached = steps.reached(progress) if setup else []
     context = {
         "setup": setup,
@@ -78,8 +79,7 @@ def _render(
 
 def _guarded_step(request, token: str, step: str):
     """The setup, its progress (read once per request), and a redirect when this step may not be shown."""
-    setup = _setup_or_404(token)
-    progress = services.progress_of(setup)
+    setup, progress = _setup_or_404(token)
     requested = services.take_agent_request(setup) if request.method == "GET" else ""
     if requested and requested != step:
         messages.info(request, f"Your support agent has taken you to this step: {steps.TITLES[requested]}.")
@@ -101,7 +101,7 @@ def _guarded_step(request, token: str, step: str):
 @require_http_methods(["GET", "HEAD", "POST"])
 @pages.remembered
 def app_step(request, token: str | None = None):
-    setup = _setup_or_404(token) if token else None
+    setup, progress = _setup_or_404(token) if token else (None, None)
     if request.method == "POST":
         slug = request.POST.get("platform", "")
         platform = None
@@ -128,6 +128,7 @@ def app_step(request, token: str | None = None):
             "choose_url": step_url(setup, steps.APP) if setup else reverse("flow:home"),
         },
         setup,
+        progress=progress,
     )
 
 
@@ -223,7 +224,7 @@ def credentials_step(request, token: str):
 
 @require_POST
 def forget(request, token: str):
-    setup = _setup_or_404(token)
+    setup, _ = _setup_or_404(token)
     services.forget_credentials(setup)
     messages.success(request, "Your password and API Key are deleted from Portal Switch.")
     return redirect(step_url(setup, steps.CREDENTIALS))
@@ -297,7 +298,7 @@ def test_step(request, token: str):
 @never_cache
 @require_POST
 def check_delivery(request, token: str):
-    setup = _setup_or_404(token)
+    setup, _ = _setup_or_404(token)
     attempt = services.latest_attempt(setup)
     if attempt is None or not attempt.message_id:
         raise Http404("no accepted test to follow")
@@ -308,7 +309,7 @@ def check_delivery(request, token: str):
 @never_cache
 @require_POST
 def confirm_delivery(request, token: str):
-    setup = _setup_or_404(token)
+    setup, _ = _setup_or_404(token)
     if setup.test_passed_at is None:
         return redirect(step_url(setup, steps.TEST))
     arrived = request.POST.get("arrived") == "yes"

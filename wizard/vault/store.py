@@ -15,7 +15,6 @@ __all__ = [
     "SecretUnavailable",
     "expiry_of",
     "forget",
-    "has_secret",
     "purge_expired",
     "read_secrets",
     "rotate_keys",
@@ -31,24 +30,26 @@ def default_ttl() -> timedelta:
 
 def store_secret(owner: str, field: str, value: str, ttl: timedelta | None = None) -> None:
     sealed = crypto.seal(value, owner, field)
-    StoredSecret.objects.update_or_create(
-        owner=owner,
-        field=field,
-        defaults={
-            "key_id": sealed.key_id,
-            "nonce": sealed.nonce,
-            "ciphertext": sealed.ciphertext,
-            "expires_at": timezone.now() + (ttl or default_ttl()),
-        },
+    # One upsert statement: a second answer replaces the first, with a fresh expiry.
+    StoredSecret.objects.bulk_create(
+        [
+            StoredSecret(
+                owner=owner,
+                field=field,
+                key_id=sealed.key_id,
+                nonce=sealed.nonce,
+                ciphertext=sealed.ciphertext,
+                expires_at=timezone.now() + (ttl or default_ttl()),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["owner", "field"],
+        update_fields=["key_id", "nonce", "ciphertext", "created_at", "expires_at"],
     )
 
 
 def _live(owner: str):
     return StoredSecret.objects.filter(owner=owner, expires_at__gt=timezone.now())
-
-
-def has_secret(owner: str, field: str) -> bool:
-    return _live(owner).filter(field=field).exists()
 
 
 def expiry_of(owner: str) -> datetime | None:
