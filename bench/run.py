@@ -80,16 +80,27 @@ class Server:
         )
         wait_for(self.url + "/bench/bare/")
 
-    def worker_rss_mib(self) -> list[float]:
-        sizes = []
+    def _worker_status(self) -> list[tuple[int, str]]:
+        found = []
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
                 text = status.read_text()
             except OSError:
                 continue
             if f"PPid:\t{self.process.pid}\n" in text:
-                sizes.append(int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024)
-        return sizes
+                found.append((int(status.parent.name), text))
+        return found
+
+    def worker_rss_mib(self) -> list[float]:
+        return [int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024 for _, text in self._worker_status()]
+
+    def worker_cpu_seconds(self) -> float:
+        """User + system CPU the workers have used so far (stable, unlike req/s on a shared machine)."""
+        total = 0
+        for pid, _ in self._worker_status():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -267,7 +278,7 @@ def main() -> None:
     try:
         print(f"bench: {database}, gunicorn {server.url}, sandbox {clickatell.url}", file=sys.stderr)
         if "1" in parts:
-            measure_steps(server, rows, args.seconds, args.rounds)
+            measure_steps(env, clickatell.url, rows, args.seconds, args.rounds)
         if "2" in parts:
             measure_journeys(server, rows)
         if "3" in parts:
@@ -305,7 +316,17 @@ def shutil_which(name: str) -> str | None:
     return shutil.which(name)
 
 
-def measure_steps(server: Server, rows: list, seconds: int, rounds: int) -> None:
+def measure_steps(env: dict, clickatell_url: str, rows: list, seconds: int, rounds: int) -> None:
+    # One worker: with two, wrk's keep-alive connections split unevenly between them, and the same bare
+    # view measured 1,300-4,800 req/s from one run to the next, which made every ratio a lottery.
+    server = Server({**env, "PORTAL_WORKERS": "1"}, clickatell_url)
+    try:
+        _measure_steps(server, rows, seconds, rounds)
+    finally:
+        server.stop()
+
+
+def _measure_steps(server: Server, rows: list, seconds: int, rounds: int) -> None:
     customer = Customer(server.url)
     prefix = customer.until_test()
     customer.post(f"{prefix}/test/", {"phone": MOBILE})
@@ -335,27 +356,29 @@ def measure_steps(server: Server, rows: list, seconds: int, rounds: int) -> None
     runs = {name: [] for name, *_ in targets}
     for _ in range(rounds):
         for name, path, method, body in targets:
-            runs[name].append(
-                wrk(
-                    server.url + path,
-                    seconds=seconds,
-                    method=method,
-                    body=body,
-                    cookie=cookie,
-                    csrf=csrf if method == "POST" else "",
-                )
+            cpu_before = server.worker_cpu_seconds()
+            run = wrk(
+                server.url + path,
+                seconds=seconds,
+                method=method,
+                body=body,
+                cookie=cookie,
+                csrf=csrf if method == "POST" else "",
             )
             # Writes queued behind SQLite's lock finish after wrk stops; let them, before the next measure.
             time.sleep(3 if method == "POST" else 0)
+            run["cpu_ms"] = (server.worker_cpu_seconds() - cpu_before) * 1000 / (run["rps"] * seconds)
+            runs[name].append(run)
     bare_rps = statistics.median(run["rps"] for run in runs[targets[0][0]])
     for name, *_ in targets:
         rps = statistics.median(run["rps"] for run in runs[name])
         ratio = "" if name == targets[0][0] else f" ({rps / bare_rps:.2f}× bare)"
+        cpu_ms = statistics.median(run["cpu_ms"] for run in runs[name])
         rows.append(
             (
                 "1. steps",
                 name,
-                f"{rps:.0f} req/s{ratio}",
+                f"{rps:.0f} req/s{ratio}, {cpu_ms:.2f} ms CPU/req",
                 f"{statistics.median(run['p50'] for run in runs[name]):.1f} ms",
                 f"{statistics.median(run['p99'] for run in runs[name]):.1f} ms",
                 f"{sum(run['errors'] for run in runs[name])}",
