@@ -285,7 +285,8 @@ def main() -> None:
             measure_overhead(server, clickatell, rows)
         if "5" in parts:
             measure_growth(
-                server,
+                env,
+                clickatell.url,
                 rows,
                 args.seconds,
                 args.rounds,
@@ -316,14 +317,41 @@ def shutil_which(name: str) -> str | None:
     return shutil.which(name)
 
 
-def measure_steps(env: dict, clickatell_url: str, rows: list, seconds: int, rounds: int) -> None:
-    # One worker: with two, wrk's keep-alive connections split unevenly between them, and the same bare
-    # view measured 1,300-4,800 req/s from one run to the next, which made every ratio a lottery.
+@contextlib.contextmanager
+def one_worker(env: dict, clickatell_url: str):
+    """A one-worker server for throughput comparisons. With two workers, wrk's keep-alive connections
+    split unevenly between them, and the same bare view measured 1,300-4,800 req/s from run to run."""
     server = Server({**env, "PORTAL_WORKERS": "1"}, clickatell_url)
     try:
-        _measure_steps(server, rows, seconds, rounds)
+        yield server
     finally:
         server.stop()
+
+
+def measured(server: Server, path: str, seconds: int, settle: float = 0, **options) -> dict:
+    """A wrk run, with the workers' CPU per request: steadier than req/s when wrk shares the cores."""
+    cpu_before = server.worker_cpu_seconds()
+    run = wrk(server.url + path, seconds=seconds, **options)
+    time.sleep(settle)
+    run["cpu_ms"] = (server.worker_cpu_seconds() - cpu_before) * 1000 / max(run["rps"] * seconds, 1)
+    return run
+
+
+def summary(runs: list[dict], baseline_rps: float | None = None) -> tuple[str, str, str, str]:
+    """Medians of several runs: result (req/s, ratio, CPU per request), p50, p99, and errors."""
+    rps = statistics.median(run["rps"] for run in runs)
+    ratio = f" ({rps / baseline_rps:.2f}× bare)" if baseline_rps else ""
+    return (
+        f"{rps:.0f} req/s{ratio}, {statistics.median(run['cpu_ms'] for run in runs):.2f} ms CPU/req",
+        f"{statistics.median(run['p50'] for run in runs):.1f} ms",
+        f"{statistics.median(run['p99'] for run in runs):.1f} ms",
+        f"{sum(run['errors'] for run in runs)}",
+    )
+
+
+def measure_steps(env: dict, clickatell_url: str, rows: list, seconds: int, rounds: int) -> None:
+    with one_worker(env, clickatell_url) as server:
+        _measure_steps(server, rows, seconds, rounds)
 
 
 def _measure_steps(server: Server, rows: list, seconds: int, rounds: int) -> None:
@@ -356,34 +384,22 @@ def _measure_steps(server: Server, rows: list, seconds: int, rounds: int) -> Non
     runs = {name: [] for name, *_ in targets}
     for _ in range(rounds):
         for name, path, method, body in targets:
-            cpu_before = server.worker_cpu_seconds()
-            run = wrk(
-                server.url + path,
-                seconds=seconds,
+            run = measured(
+                server,
+                path,
+                seconds,
+                # Writes queued behind SQLite's lock finish after wrk stops; let them, before the next measure.
+                settle=3 if method == "POST" else 0,
                 method=method,
                 body=body,
                 cookie=cookie,
                 csrf=csrf if method == "POST" else "",
             )
-            # Writes queued behind SQLite's lock finish after wrk stops; let them, before the next measure.
-            time.sleep(3 if method == "POST" else 0)
-            run["cpu_ms"] = (server.worker_cpu_seconds() - cpu_before) * 1000 / (run["rps"] * seconds)
             runs[name].append(run)
-    bare_rps = statistics.median(run["rps"] for run in runs[targets[0][0]])
+    bare = targets[0][0]
+    bare_rps = statistics.median(run["rps"] for run in runs[bare])
     for name, *_ in targets:
-        rps = statistics.median(run["rps"] for run in runs[name])
-        ratio = "" if name == targets[0][0] else f" ({rps / bare_rps:.2f}× bare)"
-        cpu_ms = statistics.median(run["cpu_ms"] for run in runs[name])
-        rows.append(
-            (
-                "1. steps",
-                name,
-                f"{rps:.0f} req/s{ratio}, {cpu_ms:.2f} ms CPU/req",
-                f"{statistics.median(run['p50'] for run in runs[name]):.1f} ms",
-                f"{statistics.median(run['p99'] for run in runs[name]):.1f} ms",
-                f"{sum(run['errors'] for run in runs[name])}",
-            )
-        )
+        rows.append(("1. steps", name, *summary(runs[name], None if name == bare else bare_rps)))
     rows.append(
         ("1. steps", "test POST", "see 2 and 3", "", "", "single-use form tokens: not replayable by wrk")
     )
@@ -472,6 +488,19 @@ def measure_isolation(env: dict, rows: list, seconds: int) -> None:
 
 
 def measure_growth(
+    env: dict,
+    clickatell_url: str,
+    rows: list,
+    seconds: int,
+    rounds: int,
+    counts: list[int],
+    agent_password: str,
+) -> None:
+    with one_worker(env, clickatell_url) as server:
+        _measure_growth(server, rows, seconds, rounds, counts, agent_password)
+
+
+def _measure_growth(
     server: Server, rows: list, seconds: int, rounds: int, counts: list[int], agent_password: str
 ) -> None:
     from django.core.management import call_command
@@ -512,19 +541,8 @@ def measure_growth(
             ("find by code", f"/console/find/?code={reference.lower()}"),
             ("setup page", f"/console/s/{reference}/"),
         ]:
-            runs = [
-                wrk(server.url + path, seconds=seconds, connections=8, cookie=cookie) for _ in range(rounds)
-            ]
-            rows.append(
-                (
-                    "5. growth",
-                    f"console {name}, {target:,} setups",
-                    f"{statistics.median(run['rps'] for run in runs):.0f} req/s",
-                    f"{statistics.median(run['p50'] for run in runs):.1f} ms",
-                    f"{statistics.median(run['p99'] for run in runs):.1f} ms",
-                    f"{sum(run['errors'] for run in runs)}",
-                )
-            )
+            runs = [measured(server, path, seconds, connections=8, cookie=cookie) for _ in range(rounds)]
+            rows.append(("5. growth", f"console {name}, {target:,} setups", *summary(runs)))
     expired = timezone.now() - timedelta(minutes=1)
     StoredSecret.objects.bulk_create(
         [

@@ -36,6 +36,15 @@ def test_the_same_value_encrypts_differently_each_time(vault_keys):
     assert bytes(first.nonce) != bytes(second.nonce) and bytes(first.ciphertext) != bytes(second.ciphertext)
 
 
+def test_storing_again_replaces_the_value_and_renews_its_expiry(vault_keys):
+    store.store_secret("setup:1", "api_key", CANARY, ttl=timedelta(minutes=1))
+    first_expiry = store.expiry_of("setup:1")
+    store.store_secret("setup:1", "api_key", "second-value-00000000==", ttl=timedelta(minutes=30))
+    assert StoredSecret.objects.count() == 1
+    assert read("setup:1", "api_key") == "second-value-00000000=="
+    assert store.expiry_of("setup:1") > first_expiry + timedelta(minutes=28)
+
+
 def test_a_ciphertext_moved_to_another_record_or_field_fails_closed(vault_keys):
     store.store_secret("setup:1", "api_key", CANARY)
     store.store_secret("setup:2", "api_key", "other-value-0000000000==")

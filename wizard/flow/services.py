@@ -97,6 +97,17 @@ def start_setup(platform: Platform | None) -> Setup:
     return Setup.objects.create(platform=platform, app_unlisted=platform is None, step=steps.FIELDS)
 
 
+# What an answer may change (saving only these skips compiling an UPDATE of every column).
+_CREDENTIAL_STATE = [
+    "username",
+    "api_key_hint",
+    "credentials_saved_at",
+    "test_passed_at",
+    "delivery_confirmed",
+]
+_ANSWERS = ["app_fields", "portal_integration", "signature", *_CREDENTIAL_STATE, "step", "updated_at"]
+
+
 def choose_app(setup: Setup, platform: Platform | None) -> None:
     changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (
         platform is None
@@ -121,17 +132,6 @@ def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -
     setup.signature = signature.value
     setup.step = steps.CREDENTIALS
     setup.save(update_fields=_ANSWERS)
-
-
-# What an answer may change (saving only these skips compiling an UPDATE of every column).
-_CREDENTIAL_STATE = [
-    "username",
-    "api_key_hint",
-    "credentials_saved_at",
-    "test_passed_at",
-    "delivery_confirmed",
-]
-_ANSWERS = ["app_fields", "portal_integration", "signature", *_CREDENTIAL_STATE, "step", "updated_at"]
 
 
 def _drop_credentials(setup: Setup) -> None:
