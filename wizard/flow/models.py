@@ -9,7 +9,7 @@ from wizard.clickatell.signatures import Signature, choices
 from . import steps
 from .references import new_reference
 
-# Secrets in the vault belong to "setup:<id>" (pages.py reads them by that name too).
+# Secrets in the vault belong to "setup:<id>" (sql.live_secrets finds them by that name too).
 VAULT_OWNER_PREFIX = "setup:"
 
 

@@ -29,9 +29,9 @@ from django.middleware.csrf import get_token
 from django.utils import timezone
 
 from wizard.catalog.models import InstructionTemplate, Platform
-from wizard.vault.models import StoredSecret
 
 from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
+from .sql import live_secrets, table
 
 # Long enough to serve a customer's reloads, short enough that abandoned setups' pages leave the cache.
 REMEMBER_SECONDS = 15 * 60
@@ -46,14 +46,9 @@ def placeholders() -> dict[str, str]:
     return _PLACEHOLDERS
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-# Table names come from the models and every value is a parameter: nothing here is typed by anyone.
 @functools.cache
 def _catalog_sql() -> str:
-    platforms, templates = _table(Platform), _table(InstructionTemplate)
+    platforms, templates = table(Platform), table(InstructionTemplate)
     published = f"FROM {templates} WHERE status = %s"
     return (
         f"(SELECT COUNT(*) FROM {platforms}), (SELECT MAX(updated_at) FROM {platforms}), "  # noqa: S608
@@ -63,11 +58,9 @@ def _catalog_sql() -> str:
 
 @functools.cache
 def _setup_sql() -> str:
-    setups, attempts, secrets = _table(Setup), _table(TestAttempt), _table(StoredSecret)
+    setups, attempts = table(Setup), table(TestAttempt)
     return (
-        f"SELECT s.*, a.id, a.status, a.delivery, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM {secrets} v WHERE v.owner = %s || CAST(s.id AS VARCHAR(20)) AND v.expires_at > %s), "
-        f"{_catalog_sql()} "
+        f"SELECT s.*, a.id, a.status, a.delivery, {live_secrets()}, {_catalog_sql()} "  # noqa: S608
         f"FROM {setups} s "
         f"LEFT JOIN {attempts} a ON a.id = (SELECT MAX(id) FROM {attempts} WHERE setup_id = s.id) "
         f"WHERE s.token = %s"

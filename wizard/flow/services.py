@@ -17,9 +17,8 @@ from wizard.clickatell import client
 from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
-from wizard.vault.models import StoredSecret
 
-from . import limits, steps
+from . import limits, sql, steps
 from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
 
 log = logging.getLogger(__name__)
@@ -27,29 +26,25 @@ log = logging.getLogger(__name__)
 SECRET_FIELDS = [steps.PASSWORD, steps.API_KEY]
 
 
-# Table names come from the models and every value is a parameter.
 @functools.cache
 def _find_setup_sql() -> str:
-    setups, secrets_ = (connection.ops.quote_name(m._meta.db_table) for m in (Setup, StoredSecret))
-    return (
-        f"SELECT s.*, (SELECT COUNT(*) FROM {secrets_} v WHERE v.owner = %s || CAST(s.id AS VARCHAR(20)) "  # noqa: S608
-        f"AND v.field = %s AND v.expires_at > %s) AS api_key_held FROM {setups} s WHERE s.token = %s"
-    )
+    api_key_held = sql.live_secrets(one_field=True)
+    return f"SELECT s.*, {api_key_held} AS api_key_held FROM {sql.table(Setup)} s WHERE s.token = %s"  # noqa: S608
 
 
 @functools.cache
 def _platform_sql() -> str:
-    return f"SELECT * FROM {connection.ops.quote_name(Platform._meta.db_table)} WHERE id = %s"  # noqa: S608
+    return f"SELECT * FROM {sql.table(Platform)} WHERE id = %s"  # noqa: S608
 
 
 def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     """The setup behind a customer's link, with its app and its progress; None when there is none.
 
-    Every step request starts here, so this is two short hand-written statements: the ORM's three
-    queries (setup and app, then the vault) cost more to compile than to run (0.6 ms against 0.2 ms).
+    Every step request starts here, so this is two short hand-written statements (see sql.py), not
+    three ORM queries (setup and app, then the vault): 0.2 ms in process instead of 0.6 ms.
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    found = list(Setup.objects.raw(_find_setup_sql(), [VAULT_OWNER_PREFIX, steps.API_KEY, now, token]))
+    found = list(Setup.objects.raw(_find_setup_sql(), [VAULT_OWNER_PREFIX, now, steps.API_KEY, token]))
     if not found:
         return None
     setup = found[0]
