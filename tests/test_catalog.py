@@ -91,6 +91,29 @@ def test_every_platform_renders_its_instructions_with_its_own_labels(slug):
     assert setup.instructions_shown.platform == platform
 
 
+def test_a_url_template_device_gets_the_whole_address_to_type_not_boxes_it_lacks():
+    platform = Platform.objects.get(slug="cyberpower-pdu")  # one "URL (HTTP GET)" box, legacy signature
+    setup = Setup.objects.create(
+        platform=platform,
+        signature="legacy_http",
+        app_fields=app_fields_of(platform.signature_enum),
+        username="jane-ops",
+        api_key_hint="Xy==",
+        password_has_reserved_chars=True,
+    )
+    instructions = services.instructions_for(setup)
+    text = " ".join(step.text for step in instructions.steps)
+    assert (
+        "https://api.clickatell.com/http/sendmsg?user=jane-ops&password=PASSWORD&api_id=APIKEY"
+        "&to=E_PHONE_NUMBER&text=E_PHONE_MESSAGE" in text
+    )
+    assert "replace PASSWORD with your Account Password, and APIKEY with your API Key (ending …Xy==)" in text
+    assert "“Username”" not in text and "“API ID”" not in text  # boxes the device doesn't have
+    [box] = instructions.boxes
+    assert box.label == "URL (HTTP GET)" and "sendmsg address" in box.shows
+    assert any("Change your Portal password" in warning for warning in instructions.warnings)
+
+
 def test_a_generic_template_serves_each_signature_for_unlisted_apps():
     for signature in ("platform_http", "platform_rest", "one_api", "legacy_http", "legacy_rest", "smtp"):
         setup = Setup.objects.create(app_unlisted=True, signature=signature, api_key_hint="Xy==")

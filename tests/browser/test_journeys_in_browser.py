@@ -161,10 +161,12 @@ def test_back_button_reload_and_resume_from_the_link(checked, browser):
     elsewhere.close()
 
 
-def test_the_main_journey_fits_a_phone_screen(checked):
+# CyberPower's instructions carry a whole web address to type, which must wrap too.
+@pytest.mark.parametrize(("search", "app"), [("zabbix", "Zabbix"), ("cyberpower", "CyberPower PDU")])
+def test_the_main_journey_fits_a_phone_screen(checked, search, app):
     page = checked.page
     page.set_viewport_size({"width": 360, "height": 740})
-    pick_app(checked, "zabbix", "Zabbix")
+    pick_app(checked, search, app)
     assert_no_sideways_scrolling(page)
     confirm_boxes(checked)
     heading(checked, "Your Clickatell Portal credentials")
@@ -177,7 +179,7 @@ def test_the_main_journey_fits_a_phone_screen(checked):
     expect(page.locator(".outcome")).to_contain_text("Clickatell accepted")
     assert_no_sideways_scrolling(page)
     page.get_by_role("button", name="Yes, it arrived").click()
-    heading(checked, "Set up Zabbix")
+    heading(checked, f"Set up {app}")
     checked.check("phone instructions")
     assert_no_sideways_scrolling(page)
 

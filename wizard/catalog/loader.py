@@ -63,7 +63,9 @@ def load_catalog(path: Path = DATA_FILE) -> int:
         platform, was_created = Platform.objects.get_or_create(slug=entry["slug"], defaults=fields)
         created += was_created
         if not platform.instruction_templates.exists():
-            _publish_default(platform=platform, signature="", body=default_body(platform.signature))
+            # A platform whose boxes don't fit its signature's usual steps carries its own in the file.
+            body = entry.get("instructions") or default_body(platform.signature)
+            _publish_default(platform=platform, signature="", body=body)
     for signature in Signature:
         if not InstructionTemplate.objects.filter(platform=None, signature=signature.value).exists():
             _publish_default(platform=None, signature=signature.value, body=default_body(signature.value))
