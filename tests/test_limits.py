@@ -3,11 +3,13 @@
 import logging
 import re
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 import requests
 
-from wizard.flow import services
+from wizard.flow import limits, services
 from wizard.flow.models import Setup
 
 from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME
@@ -26,7 +28,13 @@ OTHER_NUMBERS = ["+27821234568", "+27821234569", "+27821234570", "+27821234571",
 
 
 @pytest.fixture
-def budgets(settings):
+def budgets(settings, monkeypatch):
+    # Budgets count in windows of the clock. Half an hour into tomorrow every window is fresh and far from
+    # its end, so a test run at 15:59:59 neither crosses into a new window between two sends nor reads
+    # "try again in a minute".
+    pinned = (time.time() // 86400 + 1) * 86400 + 1800
+    monkeypatch.setattr(limits, "time", SimpleNamespace(time=lambda: pinned))
+
     def use(**tight):
         settings.PORTAL_SEND_LIMITS = {**ROOMY, **tight}
 
@@ -53,7 +61,7 @@ def test_the_setup_budget(client, sandbox, budgets):
         assert send_test_sms(client, setup, number).status_code == 302
     response = send_test_sms(client, setup, OTHER_NUMBERS[2])
     html = assert_refused(response, "the most test messages one setup may send")
-    assert "in about" in html and f'value="{OTHER_NUMBERS[2]}"' in html  # what was typed is kept
+    assert "Try again in about 30 minutes" in html and f'value="{OTHER_NUMBERS[2]}"' in html  # typed: kept
     assert len(sandbox.received()) == 2
 
 
@@ -125,8 +133,6 @@ def test_a_refused_send_takes_nothing_from_the_other_budgets(client, sandbox, bu
 def test_when_every_send_slot_waits_on_clickatell_a_send_is_refused_at_once(
     client, sandbox, budgets, monkeypatch
 ):
-    from wizard.flow import limits
-
     budgets(setup="1/3600")
     monkeypatch.setattr(limits, "send_slots", threading.BoundedSemaphore(1))
     setup = novu(client)
