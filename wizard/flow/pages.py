@@ -26,12 +26,11 @@ from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
-from django.utils import timezone
 
 from wizard.catalog.models import InstructionTemplate, Platform
 
-from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
-from .sql import live_secrets, table
+from .models import Setup, TestAttempt
+from .sql import live_secrets, live_secrets_params, table
 
 # Long enough to serve a customer's reloads, short enough that abandoned setups' pages leave the cache.
 REMEMBER_SECONDS = 15 * 60
@@ -74,8 +73,7 @@ def fingerprint(token: str | None) -> tuple | None:
         if token is None:
             cursor.execute(f"SELECT {_catalog_sql()}", catalog)
         else:
-            now = connection.ops.adapt_datetimefield_value(timezone.now())
-            cursor.execute(_setup_sql(), [VAULT_OWNER_PREFIX, now, *catalog, token])
+            cursor.execute(_setup_sql(), [*live_secrets_params(), *catalog, token])
         return cursor.fetchone()
 
 

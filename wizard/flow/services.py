@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
@@ -19,7 +19,7 @@ from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
 from . import limits, sql, steps
-from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
+from .models import Setup, TestAttempt
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     Every step request starts here, so this is two short hand-written statements (see sql.py), not
     three ORM queries (setup and app, then the vault): 0.2 ms in process instead of 0.6 ms.
     """
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    found = list(Setup.objects.raw(_find_setup_sql(), [VAULT_OWNER_PREFIX, now, steps.API_KEY, token]))
+    found = list(Setup.objects.raw(_find_setup_sql(), [*sql.live_secrets_params(steps.API_KEY), token]))
     if not found:
         return None
     setup = found[0]
