@@ -28,9 +28,10 @@ from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 
 from wizard.catalog.models import InstructionTemplate, Platform
+from wizard.db import table
 
 from .models import Setup, TestAttempt
-from .sql import live_secrets, live_secrets_params, table
+from .sql import live_secrets, live_secrets_params
 
 # Long enough to serve a customer's reloads, short enough that abandoned setups' pages leave the cache.
 REMEMBER_SECONDS = 15 * 60

@@ -1,19 +1,14 @@
-"""Hand-written SQL shared by the hot paths (remembered pages, finding a setup), where Django's ORM
-spends longer compiling a query than the database spends running it.
-
-Table names come from the models and every value is a parameter: nothing here is typed by anyone.
+"""The flow's hand-written SQL that remembered pages and finding a setup share (see wizard/db.py for why
+the hot paths skip the ORM).
 """
 
 from django.db import connection
 from django.utils import timezone
 
+from wizard.db import table
 from wizard.vault.models import StoredSecret
 
 from .models import VAULT_OWNER_PREFIX
-
-
-def table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def live_secrets(one_field: bool = False) -> str:

@@ -106,7 +106,7 @@ def app_step(request, token: str | None = None):
         slug = request.POST.get("platform", "")
         platform = None
         if slug != "unlisted":
-            platform = Platform.objects.filter(slug=slug).first()
+            platform = services.find_platform(slug)
             if platform is None:
                 messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
                 return redirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))

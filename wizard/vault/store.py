@@ -4,8 +4,10 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+
+from wizard import db
 
 from . import crypto
 from .crypto import SecretUnavailable
@@ -31,20 +33,17 @@ def default_ttl() -> timedelta:
 def store_secret(owner: str, field: str, value: str, ttl: timedelta | None = None) -> None:
     sealed = crypto.seal(value, owner, field)
     # One upsert statement: a second answer replaces the first, with a fresh expiry.
-    StoredSecret.objects.bulk_create(
-        [
-            StoredSecret(
-                owner=owner,
-                field=field,
-                key_id=sealed.key_id,
-                nonce=sealed.nonce,
-                ciphertext=sealed.ciphertext,
-                expires_at=timezone.now() + (ttl or default_ttl()),
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["owner", "field"],
-        update_fields=["key_id", "nonce", "ciphertext", "created_at", "expires_at"],
+    db.insert(
+        StoredSecret(
+            owner=owner,
+            field=field,
+            key_id=sealed.key_id,
+            nonce=sealed.nonce,
+            ciphertext=sealed.ciphertext,
+            expires_at=timezone.now() + (ttl or default_ttl()),
+        ),
+        conflict=("owner", "field"),
+        replace=("key_id", "nonce", "ciphertext", "created_at", "expires_at"),
     )
 
 
@@ -76,11 +75,15 @@ def read_secrets(owner: str, fields: list[str]) -> dict[str, str]:
 
 
 def forget(owner: str, fields: list[str] | None = None) -> int:
-    rows = StoredSecret.objects.filter(owner=owner)
+    """Delete the owner's secrets (only these fields, when given); how many there were."""
+    if fields == []:
+        return 0
+    statement = f"DELETE FROM {db.table(StoredSecret)} WHERE owner = %s"  # noqa: S608
     if fields is not None:
-        rows = rows.filter(field__in=fields)
-    deleted, _ = rows.delete()
-    return deleted
+        statement += f" AND field IN ({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [owner, *(fields or [])])
+        return cursor.rowcount
 
 
 def purge_expired(now: datetime | None = None) -> int:

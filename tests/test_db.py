@@ -1,0 +1,105 @@
+"""The hand-written statements of the hot paths (wizard/db.py) read and write rows exactly as the ORM does.
+Runs on SQLite and, in the suite's second pass, on PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from wizard import db
+from wizard.catalog.models import Platform
+from wizard.flow import services, steps
+from wizard.flow.models import Setup
+from wizard.vault import store
+from wizard.vault.models import StoredSecret
+
+pytestmark = pytest.mark.django_db
+
+
+def values(instance) -> list:
+    return [getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields]
+
+
+def a_setup_with_every_kind_of_value() -> Setup:
+    setup = services.start_setup(Platform.objects.get(slug="novu"))
+    Setup.objects.filter(pk=setup.pk).update(
+        app_fields="api_key",
+        username="ops & co",
+        credentials_saved_at=timezone.now() - timedelta(minutes=3),
+        delivery_confirmed=False,
+        password_has_reserved_chars=True,
+    )
+    return setup
+
+
+def test_a_setup_found_by_hand_equals_the_orms_reading(vault_keys):
+    setup = a_setup_with_every_kind_of_value()
+    found, progress = services.find_setup(setup.token)
+    expected = Setup.objects.select_related("platform").get(pk=setup.pk)
+    assert values(found) == values(expected)
+    assert values(found.platform) == values(expected.platform)
+    # Converted as the ORM converts: aware datetimes, real booleans (SQLite stores 0 and 1), None kept.
+    assert timezone.is_aware(found.credentials_saved_at) and found.delivery_confirmed is False
+    assert found.password_has_reserved_chars is True and found.test_passed_at is None
+    assert not progress.secrets_held
+    store.store_secret(found.vault_owner, steps.API_KEY, "Key0123456789abcdefghij==")
+    assert services.find_setup(setup.token)[1].secrets_held
+
+
+def test_an_unlisted_app_reads_back_without_a_platform():
+    setup = services.start_setup(None)
+    found, _ = services.find_setup(setup.token)
+    assert found.platform is None and found.platform_id is None and found.app_unlisted
+    assert services.find_setup("no-such-token") is None
+
+
+def test_insert_fills_in_defaults_and_the_new_primary_key():
+    setup = services.start_setup(None)
+    stored = Setup.objects.get(pk=setup.pk)
+    assert setup.pk and values(stored) == values(setup)
+    assert len(setup.token) == 32 and setup.step == steps.FIELDS
+
+
+def test_save_writes_only_the_named_columns_and_stamps_updated_at():
+    setup = a_setup_with_every_kind_of_value()
+    before = Setup.objects.get(pk=setup.pk)
+    setup.step = steps.CREDENTIALS
+    setup.username = "not-saved"
+    db.save(setup, ["step", "updated_at"])
+    after = Setup.objects.get(pk=setup.pk)
+    assert after.step == steps.CREDENTIALS and after.username == "ops & co"
+    assert after.updated_at > before.updated_at
+
+
+def test_get_finds_one_row_by_a_column():
+    assert db.get(Platform, "slug", "novu").name == Platform.objects.get(slug="novu").name
+    assert db.get(Platform, "slug", "no-such-app") is None
+
+
+def test_an_insert_that_conflicts_replaces_only_the_named_fields(vault_keys):
+    store.store_secret("setup:1", steps.API_KEY, "first-value-0000000000==")
+    first = StoredSecret.objects.get()
+    row = StoredSecret(
+        owner="setup:1",
+        field=steps.API_KEY,
+        key_id="k9",
+        nonce=b"n" * 12,
+        ciphertext=b"c",
+        expires_at=first.expires_at,
+    )
+    db.insert(row, conflict=("owner", "field"), replace=("key_id",))
+    (stored,) = StoredSecret.objects.all()
+    assert stored.pk == first.pk == row.pk
+    assert stored.key_id == "k9" and bytes(stored.ciphertext) == bytes(first.ciphertext)
+
+
+def test_forgetting_some_fields_leaves_the_others(vault_keys):
+    store.store_secret("setup:1", steps.API_KEY, "Key0123456789abcdefghij==")
+    store.store_secret("setup:1", steps.PASSWORD, "pw")
+    store.store_secret("setup:2", steps.PASSWORD, "pw")
+    assert store.forget("setup:1", []) == 0
+    assert store.forget("setup:1", [steps.PASSWORD]) == 1
+    assert sorted(StoredSecret.objects.values_list("owner", "field")) == [
+        ("setup:1", steps.API_KEY),
+        ("setup:2", steps.PASSWORD),
+    ]
