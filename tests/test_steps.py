@@ -4,6 +4,7 @@ import pytest
 
 from wizard.clickatell.signatures import Signature
 from wizard.flow import steps
+from wizard.flow.references import ALPHABET, new_reference, normalise_reference
 from wizard.flow.steps import Progress
 
 
@@ -118,3 +119,11 @@ def test_only_the_last_four_characters_of_the_key_may_be_shown():
 def test_phone_numbers_are_masked_for_records():
     assert steps.mask_number("+27821234567") == "+278…567"
     assert steps.mask_number("+123") == "…"
+
+
+def test_reference_codes_read_back_and_use_every_character():
+    codes = [new_reference() for _ in range(1000)]
+    assert all(normalise_reference(code) == code and len(code) == 9 for code in codes)
+    assert normalise_reference("abcd 2345") == "ABCD-2345" and normalise_reference("oil0-0000") == "0110-0000"
+    assert set("".join(codes).replace("-", "")) == set(ALPHABET)
+    assert len(set(codes)) == 1000

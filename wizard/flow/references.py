@@ -7,7 +7,8 @@ _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def new_reference() -> str:
-    code = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    # One draw from the OS, not eight: 256 is a multiple of 32, so every character stays equally likely.
+    code = "".join(ALPHABET[byte % len(ALPHABET)] for byte in secrets.token_bytes(8))
     return f"{code[:4]}-{code[4:]}"
 
 
