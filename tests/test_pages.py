@@ -2,18 +2,20 @@
 never once it has, and always with the visitor's own CSRF token and CSP nonce."""
 
 import re
+import string
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.middleware.csrf import _unmask_cipher_token
+from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wizard.catalog.models import InstructionTemplate, Platform
 from wizard.catalog.templates import publish
-from wizard.flow import services
+from wizard.flow import pages, services
 from wizard.flow.models import TestAttempt
 from wizard.vault.models import StoredSecret
 
@@ -102,6 +104,32 @@ def test_a_remembered_page_carries_each_visitors_own_csrf_token_and_nonce(client
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(theirs)).group(1)
     posted = other.post(url(setup, "credentials"), {"api_key": REST_KEY, "csrfmiddlewaretoken": csrf})
     assert posted.status_code == 302  # the other browser's token, not the first one's: CSRF passes
+
+
+def test_page_csrf_tokens_are_freshly_masked_copies_of_the_cookies_secret(client, sandbox):
+    browser = Client(enforce_csrf_checks=True)
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    first = browser.get(url(setup, "credentials"))  # a first visit: Django makes the secret and its cookie
+    secret = first.cookies["csrftoken"].value
+    tokens = []
+    for _ in range(3):
+        page = browser.get(url(setup, "credentials"))
+        assert page.cookies["csrftoken"].value == secret  # sent again, so its expiry is renewed
+        tokens.append(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text(page)).group(1))
+    assert len(set(tokens)) == 3
+    assert {_unmask_cipher_token(token) for token in tokens} == {secret}
+    posted = browser.post(url(setup, "credentials"), {"api_key": REST_KEY, "csrfmiddlewaretoken": tokens[0]})
+    assert posted.status_code == 302
+    forged = tokens[0][:32] + tokens[0][33:] + ("A" if tokens[0][32] != "A" else "B")
+    refused = browser.post(url(setup, "credentials"), {"api_key": REST_KEY, "csrfmiddlewaretoken": forged})
+    assert refused.status_code == 403
+
+
+def test_csrf_masks_use_every_character_of_djangos_alphabet():
+    request = RequestFactory().get("/")
+    request.META["CSRF_COOKIE"] = "s" * 32
+    masks = "".join(pages.csrf_token(request)[:32] for _ in range(300))
+    assert set(masks) == set(string.ascii_letters + string.digits)
 
 
 def test_htmx_fragments_and_whole_pages_are_remembered_apart(client, sandbox):

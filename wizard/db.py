@@ -8,7 +8,7 @@ from the models and every value is a parameter: nothing here is typed by anyone.
 
 import functools
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def table(model) -> str:
@@ -39,22 +39,28 @@ def _converters(model, ops) -> list[tuple]:
     return found
 
 
+def _this_threads_connection():
+    # Looked up once per call: every attribute read through django.db.connection looks it up again.
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def load(model, row, start: int = 0):
     """The ``model`` instance in ``row`` from ``start`` (as columns() selected it); None when a LEFT JOIN
     found no row."""
-    converters = _converters(model, connection.ops)
+    conn = _this_threads_connection()
+    converters = _converters(model, conn.ops)
     values = list(row[start : start + len(converters)])
     if values[0] is None:
         return None
     for i, (column, funcs) in enumerate(converters):
         for func in funcs:
-            values[i] = func(values[i], column, connection)
-    return model.from_db(connection.alias, None, values)
+            values[i] = func(values[i], column, conn)
+    return model.from_db(conn.alias, None, values)
 
 
 def get(model, column: str, value):
     """The one ``model`` row whose ``column`` is ``value``, or None."""
-    with connection.cursor() as cursor:
+    with _this_threads_connection().cursor() as cursor:
         cursor.execute(_get_sql(model, column), [value])
         row = cursor.fetchone()
     return load(model, row) if row else None
@@ -69,8 +75,9 @@ def _get_sql(model, column: str) -> str:
 def save(instance, names: list[str]) -> None:
     """``instance.save(update_fields=names)`` as one UPDATE."""
     statement, fields = _update_sql(type(instance), tuple(names))
-    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in fields]
-    with connection.cursor() as cursor:
+    conn = _this_threads_connection()
+    values = [f.get_db_prep_save(f.pre_save(instance, False), conn) for f in fields]
+    with conn.cursor() as cursor:
         cursor.execute(statement, [*values, instance.pk])
 
 
@@ -85,12 +92,13 @@ def insert(instance, conflict: tuple[str, ...] = (), replace: tuple[str, ...] = 
     """``instance.save()`` of a new row as one INSERT; with ``conflict`` (a unique constraint's fields),
     an existing row is updated instead, its ``replace`` fields taking the new values."""
     statement, fields = _insert_sql(type(instance), conflict, replace)
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    conn = _this_threads_connection()
+    values = [f.get_db_prep_save(f.pre_save(instance, True), conn) for f in fields]
+    with conn.cursor() as cursor:
         cursor.execute(statement, values)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = conn.alias
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,8 +1,7 @@
 """Thin views: read the request, call one service, render the whole page or (for htmx) just the step."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -19,6 +18,11 @@ from .models import Setup
 
 def step_url(setup: Setup, step: str) -> str:
     return reverse(f"flow:{step}", args=[setup.token])
+
+
+def redirect_to(setup: Setup, step: str, query: str = "") -> HttpResponseRedirect:
+    # Not redirect(): given a path, it first tries it as a view name, and that failure costs ~0.025 ms.
+    return HttpResponseRedirect(step_url(setup, step) + query)
 
 
 def _posted(request):
@@ -83,12 +87,12 @@ def _guarded_step(request, token: str, step: str):
     requested = services.take_agent_request(setup) if request.method == "GET" else ""
     if requested and requested != step:
         messages.info(request, f"Your support agent has taken you to this step: {steps.TITLES[requested]}.")
-        return setup, progress, redirect(step_url(setup, requested))
+        return setup, progress, redirect_to(setup, requested)
     go_to, message = _guard(setup, progress, step)
     if go_to:
         if message:
             messages.warning(request, message)
-        return setup, progress, redirect(step_url(setup, go_to))
+        return setup, progress, redirect_to(setup, go_to)
     if request.method == "GET":
         services.move_to(setup, step)
     return setup, progress, None
@@ -109,12 +113,12 @@ def app_step(request, token: str | None = None):
             platform = services.find_platform(slug)
             if platform is None:
                 messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
-                return redirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
+                return HttpResponseRedirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
         if setup is None:
             setup = services.start_setup(platform)
         else:
             services.choose_app(setup, platform)
-        return redirect(step_url(setup, steps.FIELDS))
+        return redirect_to(setup, steps.FIELDS)
     if setup:
         services.move_to(setup, steps.APP)
     query = request.GET.get("q", "").strip()[:100]
@@ -168,8 +172,8 @@ def fields_step(request, token: str):
         elif form.cleaned_data["confirm"] == "yes":
             services.choose_fields(setup, steps.app_fields_of(platform.signature_enum))
         else:
-            return redirect(step_url(setup, steps.FIELDS) + "?different=1")
-        return redirect(step_url(setup, steps.CREDENTIALS))
+            return redirect_to(setup, steps.FIELDS, "?different=1")
+        return redirect_to(setup, steps.CREDENTIALS)
     return _render(
         request,
         "flow/fields.html",
@@ -207,7 +211,7 @@ def credentials_step(request, token: str):
         services.save_credentials(setup, form.cleaned_data)
         for notice in form.notices:
             messages.info(request, notice)
-        return redirect(step_url(setup, steps.TEST))
+        return redirect_to(setup, steps.TEST)
     return _render(
         request,
         "flow/credentials.html",
@@ -227,7 +231,7 @@ def forget(request, token: str):
     setup, _ = _setup_or_404(token)
     services.forget_credentials(setup)
     messages.success(request, "Your password and API Key are deleted from Portal Switch.")
-    return redirect(step_url(setup, steps.CREDENTIALS))
+    return redirect_to(setup, steps.CREDENTIALS)
 
 
 # --- step 4: the live test send -------------------------------------------------------------------------
@@ -251,7 +255,7 @@ def test_step(request, token: str):
         request.session[_phone_session_key(setup)] = phone
         if not services.claim_send_token(setup, form.cleaned_data["attempt_token"]):
             messages.info(request, "That test was already sent: its result is below.")
-            return redirect(step_url(setup, steps.TEST))
+            return redirect_to(setup, steps.TEST)
         result = services.run_test_send(setup, phone, limits.client_ip(request))
         if result.credentials_gone:
             messages.warning(
@@ -260,9 +264,9 @@ def test_step(request, token: str):
                 if result.credentials_unreadable
                 else "Your credentials were deleted (we keep them only for a short time). Enter them again.",
             )
-            return redirect(step_url(setup, steps.CREDENTIALS))
+            return redirect_to(setup, steps.CREDENTIALS)
         if result.refusal is None:
-            return redirect(step_url(setup, steps.TEST))
+            return redirect_to(setup, steps.TEST)
         refusal = result.refusal
     attempt = services.latest_attempt(setup)
     form.initial["attempt_token"] = services.issue_send_token(setup)
@@ -303,7 +307,7 @@ def check_delivery(request, token: str):
     if attempt is None or not attempt.message_id:
         raise Http404("no accepted test to follow")
     services.check_delivery(setup, attempt)
-    return redirect(step_url(setup, steps.TEST))
+    return redirect_to(setup, steps.TEST)
 
 
 @never_cache
@@ -311,16 +315,16 @@ def check_delivery(request, token: str):
 def confirm_delivery(request, token: str):
     setup, _ = _setup_or_404(token)
     if setup.test_passed_at is None:
-        return redirect(step_url(setup, steps.TEST))
+        return redirect_to(setup, steps.TEST)
     arrived = request.POST.get("arrived") == "yes"
     services.confirm_delivery(setup, arrived)
     if arrived:
         messages.success(
             request, "Your test worked. We've deleted your password and API Key from Portal Switch."
         )
-        return redirect(step_url(setup, steps.INSTRUCTIONS))
+        return redirect_to(setup, steps.INSTRUCTIONS)
     messages.info(request, "Sorry it didn't arrive. Check the number, wait a minute, and send another test.")
-    return redirect(step_url(setup, steps.TEST))
+    return redirect_to(setup, steps.TEST)
 
 
 # --- step 5: instructions ---------------------------------------------------------------------------------
