@@ -127,3 +127,23 @@ def test_a_setup_begun_on_one_server_continues_on_the_other_and_limits_count_acr
     refused = post(browser, f"{b}/s/{token}/test/", {"phone": "+27821234569"})
     assert refused.status_code == 429 and "sent from your network" in refused.text
     assert len(sandbox.received()) == 2
+
+
+def test_customers_get_no_error_when_the_database_drops_the_servers_connections(two_servers):
+    """What a database restart or failover does to every connection the servers keep open."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a, _ = two_servers
+
+    def pages(count: int) -> list[int]:
+        with ThreadPoolExecutor(16) as pool:
+            return list(pool.map(lambda _: requests.get(f"{a}/", timeout=10).status_code, range(count)))
+
+    assert set(pages(64)) == {200}  # many of the server's threads now hold a connection
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        assert len(cursor.fetchall()) >= 2
+    assert set(pages(64)) == {200}

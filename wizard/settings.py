@@ -121,7 +121,7 @@ def database_from_url(url: str) -> dict:
             "DATABASE_URL must be a postgres:// URL (SQLite is the default without it)"
         )
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "wizard.postgres",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
