@@ -1,11 +1,14 @@
 """The wizard's rules as plain Python: no HTTP, no database."""
 
 import pytest
+from django.urls import reverse, set_script_prefix
 
 from wizard.clickatell.signatures import Signature
 from wizard.flow import steps
+from wizard.flow.models import Setup
 from wizard.flow.references import ALPHABET, new_reference, normalise_reference
 from wizard.flow.steps import Progress
+from wizard.flow.views import step_url
 
 
 @pytest.mark.parametrize(
@@ -127,3 +130,14 @@ def test_reference_codes_read_back_and_use_every_character():
     assert normalise_reference("abcd 2345") == "ABCD-2345" and normalise_reference("oil0-0000") == "0110-0000"
     assert set("".join(codes).replace("-", "")) == set(ALPHABET)
     assert len(set(codes)) == 1000
+
+
+@pytest.mark.parametrize("prefix", ["/", "/portal-switch/", "/token/"])
+def test_step_addresses_are_what_the_urlconf_says_under_any_script_prefix(prefix):
+    setup = Setup(token="abc-DEF_123token")
+    set_script_prefix(prefix)
+    try:
+        for step in steps.ORDER:
+            assert step_url(setup, step) == reverse(f"flow:{step}", args=[setup.token])
+    finally:
+        set_script_prefix("/")
