@@ -46,7 +46,7 @@ def _this_threads_connection():
 
 def load(model, row, start: int = 0):
     """The ``model`` instance in ``row`` from ``start`` (as columns() selected it); None when a LEFT JOIN
-    found no row."""
+    found no row (its first column, the primary key, is NULL)."""
     conn = _this_threads_connection()
     converters = _converters(model, conn.ops)
     values = list(row[start : start + len(converters)])
@@ -85,7 +85,7 @@ def save(instance, names: list[str]) -> None:
 def _update_sql(model, names: tuple[str, ...]) -> tuple[str, list]:
     fields = [model._meta.get_field(name) for name in names]
     assignments = ", ".join(f"{_column(f)} = %s" for f in fields)
-    return f"UPDATE {table(model)} SET {assignments} WHERE id = %s", fields  # noqa: S608
+    return f"UPDATE {table(model)} SET {assignments} WHERE {_column(model._meta.pk)} = %s", fields  # noqa: S608
 
 
 def insert(instance, conflict: tuple[str, ...] = (), replace: tuple[str, ...] = ()) -> None:
@@ -110,4 +110,4 @@ def _insert_sql(model, conflict: tuple[str, ...], replace: tuple[str, ...]) -> t
         targets = [model._meta.get_field(name) for name in (*conflict, *replace)]
         updates = ", ".join(f"{_column(f)} = excluded.{_column(f)}" for f in targets[len(conflict) :])
         statement += f" ON CONFLICT ({', '.join(_column(f) for f in targets[: len(conflict)])}) DO UPDATE SET {updates}"
-    return statement + " RETURNING id", fields
+    return f"{statement} RETURNING {_column(model._meta.pk)}", fields

@@ -95,7 +95,7 @@ def start_setup(platform: Platform | None) -> Setup:
     return setup
 
 
-# What an answer may change (saving only these skips compiling an UPDATE of every column).
+# What an answer may change: it writes only these columns.
 _CREDENTIAL_STATE = [
     "username",
     "api_key_hint",
