@@ -22,19 +22,19 @@ class Setup(models.Model):
 
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     reference = models.CharField(max_length=9, unique=True, default=new_reference, editable=False)
-    platform = models.ForeignKey(Platform, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    platform = models.ForeignKey(Platform, null=True, blank=True, on_delete=models.SET_NULL)
     app_unlisted = models.BooleanField(default=False)
     app_fields = models.CharField(max_length=12, blank=True, choices=steps.APP_FIELD_CHOICES)
     portal_integration = models.CharField(max_length=20, blank=True)
-    signature = models.CharField(max_length=20, blank=True, choices=choices())
+    signature = models.CharField(max_length=20, blank=True, choices=choices(), db_index=True)
     username = models.CharField(max_length=150, blank=True)
     api_key_hint = models.CharField(max_length=8, blank=True)
     password_has_reserved_chars = models.BooleanField(default=False)
-    step = models.CharField(max_length=20, default=steps.APP, choices=steps.STEP_CHOICES)
+    step = models.CharField(max_length=20, default=steps.APP, choices=steps.STEP_CHOICES, db_index=True)
     # Where a support agent asked the customer to go; the customer's next page load takes them there.
     agent_requested_step = models.CharField(max_length=20, blank=True, choices=steps.STEP_CHOICES)
     # The latest test send's status, kept here so the console can filter thousands of setups by it.
-    last_outcome = models.CharField(max_length=10, blank=True)
+    last_outcome = models.CharField(max_length=10, blank=True, db_index=True)
     credentials_saved_at = models.DateTimeField(null=True, blank=True)
     test_passed_at = models.DateTimeField(null=True, blank=True)
     delivery_confirmed = models.BooleanField(null=True)
@@ -50,9 +50,7 @@ class Setup(models.Model):
     class Meta:
         ordering = ["-updated_at"]
         # The console lists setups newest first under one filter at a time; each of these lets the
-        # database walk the filter in date order and stop after a page, however many setups exist. They
-        # also serve any lookup by their first column, so those columns get no index of their own (every
-        # answer would update it too).
+        # database walk the filter in date order and stop after a page, however many setups exist.
         indexes = [
             models.Index(fields=["step", "-updated_at"], name="setup_step_recent"),
             models.Index(fields=["last_outcome", "-updated_at"], name="setup_outcome_recent"),
