@@ -4,6 +4,7 @@ Runs on SQLite and, in the suite's second pass, on PostgreSQL."""
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from wizard import db
@@ -12,6 +13,8 @@ from wizard.flow import services, steps
 from wizard.flow.models import Setup
 from wizard.vault import store
 from wizard.vault.models import StoredSecret
+
+from .conftest import keep_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +45,7 @@ def test_a_setup_found_by_hand_equals_the_orms_reading(vault_keys):
     assert timezone.is_aware(found.credentials_saved_at) and found.delivery_confirmed is False
     assert found.password_has_reserved_chars is True and found.test_passed_at is None
     assert not progress.secrets_held
-    store.store_secret(found.vault_owner, steps.API_KEY, "Key0123456789abcdefghij==")
+    keep_secret(found.vault_owner, steps.API_KEY, "Key0123456789abcdefghij==")
     assert services.find_setup(setup.token)[1].secrets_held
 
 
@@ -76,30 +79,52 @@ def test_get_finds_one_row_by_a_column():
     assert db.get(Platform, "slug", "no-such-app") is None
 
 
-def test_an_insert_that_conflicts_replaces_only_the_named_fields(vault_keys):
-    store.store_secret("setup:1", steps.API_KEY, "first-value-0000000000==")
+def test_an_upsert_adds_new_rows_and_replaces_only_the_named_fields_of_existing_ones(vault_keys):
+    keep_secret("setup:1", steps.API_KEY, "first-value-0000000000==")
     first = StoredSecret.objects.get()
-    row = StoredSecret(
-        owner="setup:1",
-        field=steps.API_KEY,
-        key_id="k9",
-        nonce=b"n" * 12,
-        ciphertext=b"c",
-        expires_at=first.expires_at,
+
+    def row(field):
+        return StoredSecret(
+            owner="setup:1",
+            field=field,
+            key_id="k9",
+            nonce=b"n" * 12,
+            ciphertext=b"c",
+            expires_at=first.expires_at,
+        )
+
+    db.run(
+        db.upsert([row(steps.API_KEY), row(steps.PASSWORD)], conflict=("owner", "field"), replace=("key_id",))
     )
-    db.insert(row, conflict=("owner", "field"), replace=("key_id",))
-    (stored,) = StoredSecret.objects.all()
-    assert stored.pk == first.pk == row.pk
-    assert stored.key_id == "k9" and bytes(stored.ciphertext) == bytes(first.ciphertext)
+    replaced, added = StoredSecret.objects.order_by("pk")
+    assert replaced.pk == first.pk and replaced.field == steps.API_KEY
+    assert replaced.key_id == "k9" and bytes(replaced.ciphertext) == bytes(first.ciphertext)
+    assert added.field == steps.PASSWORD and bytes(added.ciphertext) == b"c"
 
 
-def test_forgetting_some_fields_leaves_the_others(vault_keys):
-    store.store_secret("setup:1", steps.API_KEY, "Key0123456789abcdefghij==")
-    store.store_secret("setup:1", steps.PASSWORD, "pw")
-    store.store_secret("setup:2", steps.PASSWORD, "pw")
-    assert store.forget("setup:1", []) == 0
-    assert store.forget("setup:1", [steps.PASSWORD]) == 1
-    assert sorted(StoredSecret.objects.values_list("owner", "field")) == [
-        ("setup:1", steps.API_KEY),
-        ("setup:2", steps.PASSWORD),
-    ]
+def test_forgetting_deletes_every_secret_of_that_owner_only(vault_keys):
+    keep_secret("setup:1", steps.API_KEY, "Key0123456789abcdefghij==")
+    keep_secret("setup:1", steps.PASSWORD, "pw")
+    keep_secret("setup:2", steps.PASSWORD, "pw")
+    assert store.forget("setup:1") == 2
+    assert store.forget("setup:1") == 0
+    assert list(StoredSecret.objects.values_list("owner", "field")) == [("setup:2", steps.PASSWORD)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_run_together_stand_or_fall_together(vault_keys):
+    setup = services.start_setup(None)
+    setup.username = "saved-together"
+    secret = store.put(store.seal(setup.vault_owner, {steps.API_KEY: "Key0123456789abcdefghij=="}))
+    db.run_together([secret, db.update(setup, ["username"])])
+    assert Setup.objects.get(pk=setup.pk).username == "saved-together"
+    assert StoredSecret.objects.filter(owner=setup.vault_owner).count() == 1
+
+    store.forget(setup.vault_owner)
+    setup.username = "never-saved"
+    other = services.start_setup(None)  # another row: writes run together must not touch the same one
+    violates_not_null = (f"UPDATE {db.table(Setup)} SET token = NULL WHERE id = %s", [other.pk])  # noqa: S608
+    with pytest.raises(IntegrityError):
+        db.run_together([secret, db.update(setup, ["username"]), violates_not_null])
+    assert Setup.objects.get(pk=setup.pk).username == "saved-together"
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()

@@ -145,6 +145,23 @@ def test_a_catalog_app_can_say_it_shows_different_boxes(client, sandbox):
     assert setup.signature == "one_api"
 
 
+def test_a_password_never_outlives_the_signature_it_was_given_for(client, sandbox):
+    # Saving credentials deletes nothing: it relies on a change of signature dropping every secret.
+    setup = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
+    assert StoredSecret.objects.filter(owner=setup.vault_owner).count() == 2
+    client.post(
+        url(setup, "fields"),
+        {"different": "1", "app_fields": "api_key", "portal_integration": "platform_rest"},
+    )
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})
+    assert list(StoredSecret.objects.filter(owner=setup.vault_owner).values_list("field", flat=True)) == [
+        "api_key"
+    ]
+    send_test_sms(client, setup)
+    assert sandbox.received()[0]["headers"]["Authorization"] == REST_KEY
+
+
 def test_an_old_rest_token_app_is_told_the_truth_and_tested(client, sandbox):
     setup = start(client, "symfony-notifier-clickatell")
     html = page(client.get(url(setup, "fields")))

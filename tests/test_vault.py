@@ -10,7 +10,7 @@ from django.utils import timezone
 from wizard.vault import crypto, store
 from wizard.vault.models import StoredSecret
 
-from .conftest import dump_database
+from .conftest import dump_database, keep_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def read(owner: str, field: str) -> str | None:
 
 
 def test_a_secret_is_stored_only_as_ciphertext_and_reads_back(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
     assert CANARY not in dump_database() and CANARY.encode().hex() not in dump_database()
     row = StoredSecret.objects.get()
     assert row.key_id == "k1" and len(bytes(row.nonce)) == 12
@@ -30,24 +30,24 @@ def test_a_secret_is_stored_only_as_ciphertext_and_reads_back(vault_keys):
 
 
 def test_the_same_value_encrypts_differently_each_time(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
-    store.store_secret("setup:2", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:2", "api_key", CANARY)
     first, second = StoredSecret.objects.order_by("owner")
     assert bytes(first.nonce) != bytes(second.nonce) and bytes(first.ciphertext) != bytes(second.ciphertext)
 
 
 def test_storing_again_replaces_the_value_and_renews_its_expiry(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY, ttl=timedelta(minutes=1))
+    keep_secret("setup:1", "api_key", CANARY, ttl=timedelta(minutes=1))
     first_expiry = store.expiry_of("setup:1")
-    store.store_secret("setup:1", "api_key", "second-value-00000000==", ttl=timedelta(minutes=30))
+    keep_secret("setup:1", "api_key", "second-value-00000000==", ttl=timedelta(minutes=30))
     assert StoredSecret.objects.count() == 1
     assert read("setup:1", "api_key") == "second-value-00000000=="
     assert store.expiry_of("setup:1") > first_expiry + timedelta(minutes=28)
 
 
 def test_a_ciphertext_moved_to_another_record_or_field_fails_closed(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
-    store.store_secret("setup:2", "api_key", "other-value-0000000000==")
+    keep_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:2", "api_key", "other-value-0000000000==")
     source = StoredSecret.objects.get(owner="setup:1")
     StoredSecret.objects.filter(owner="setup:2").update(nonce=source.nonce, ciphertext=source.ciphertext)
     with pytest.raises(store.SecretUnavailable):
@@ -58,7 +58,7 @@ def test_a_ciphertext_moved_to_another_record_or_field_fails_closed(vault_keys):
 
 
 def test_a_flipped_byte_fails_closed_and_never_returns_the_ciphertext(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
     row = StoredSecret.objects.get()
     tampered = bytearray(bytes(row.ciphertext))
     tampered[0] ^= 1
@@ -69,7 +69,7 @@ def test_a_flipped_byte_fails_closed_and_never_returns_the_ciphertext(vault_keys
 
 
 def test_a_retired_key_fails_closed(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
     vault_keys(crypto.new_key_spec("k2"))
     with pytest.raises(store.SecretUnavailable):
         read("setup:1", "api_key")
@@ -77,7 +77,7 @@ def test_a_retired_key_fails_closed(vault_keys):
 
 def test_rotation_re_encrypts_everything_under_the_newest_key(vault_keys, settings):
     for n in range(5):
-        store.store_secret(f"setup:{n}", "api_key", f"{CANARY}{n}")
+        keep_secret(f"setup:{n}", "api_key", f"{CANARY}{n}")
     old = settings.PORTAL_VAULT_KEYS
     new = crypto.new_key_spec("k2")
     vault_keys(f"{new},{old}")
@@ -89,21 +89,21 @@ def test_rotation_re_encrypts_everything_under_the_newest_key(vault_keys, settin
 
 
 def test_rotation_reports_secrets_no_key_can_read(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
     vault_keys(f"{crypto.new_key_spec('k3')},{crypto.new_key_spec('k4')}")
     with pytest.raises(CommandError, match="1 secrets could not be decrypted"):
         call_command("rotate_keys")
 
 
 def test_changing_secret_key_does_not_touch_the_vault(vault_keys, settings):
-    store.store_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
     settings.SECRET_KEY = "a-completely-different-django-secret-key-0123456789"
     assert read("setup:1", "api_key") == CANARY
 
 
 def test_expired_secrets_are_never_read_and_the_purge_deletes_them(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY, ttl=timedelta(minutes=30))
-    store.store_secret("setup:2", "api_key", CANARY, ttl=timedelta(minutes=30))
+    keep_secret("setup:1", "api_key", CANARY, ttl=timedelta(minutes=30))
+    keep_secret("setup:2", "api_key", CANARY, ttl=timedelta(minutes=30))
     StoredSecret.objects.filter(owner="setup:1").update(expires_at=timezone.now() - timedelta(seconds=1))
     assert read("setup:1", "api_key") is None
     assert store.expiry_of("setup:1") is None
@@ -112,8 +112,8 @@ def test_expired_secrets_are_never_read_and_the_purge_deletes_them(vault_keys):
 
 
 def test_forget_deletes_at_once(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
-    store.store_secret("setup:1", "password", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "password", CANARY)
     assert store.forget("setup:1") == 2
     assert not StoredSecret.objects.exists()
 
@@ -134,5 +134,5 @@ def test_bad_key_configuration_fails_loudly(spec, problem):
 
 
 def test_the_stored_row_never_prints_its_value(vault_keys):
-    store.store_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:1", "api_key", CANARY)
     assert CANARY not in str(StoredSecret.objects.get())

@@ -8,7 +8,7 @@ from the models and every value is a parameter: nothing here is typed by anyone.
 
 import functools
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 
 def table(model) -> str:
@@ -72,13 +72,42 @@ def _get_sql(model, column: str) -> str:
     return f"SELECT {columns(model, 't')} FROM {table(model)} t WHERE t.{_column(field)} = %s"  # noqa: S608
 
 
+# A statement with its parameters, built here and run by run() or run_together().
+Statement = tuple[str, list]
+
+
+def run(statement: Statement) -> int:
+    """Run one statement; how many rows it touched."""
+    with _this_threads_connection().cursor() as cursor:
+        cursor.execute(*statement)
+        return cursor.rowcount
+
+
+def run_together(statements: list[Statement]) -> None:
+    """Writes that stand or fall together. On PostgreSQL they go as one statement (all but the last as
+    data-modifying WITH clauses): one round trip, atomic without BEGIN and COMMIT, which were two more.
+    Elsewhere they run in one transaction. They must write different rows: on PostgreSQL they run on one
+    snapshot and cannot see each other's changes."""
+    if _this_threads_connection().vendor == "postgresql":
+        *before, (last, params) = statements
+        clauses = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(before))
+        run((f"WITH {clauses} {last}", [*(p for _, ps in before for p in ps), *params]))
+        return
+    with transaction.atomic():
+        for statement in statements:
+            run(statement)
+
+
 def save(instance, names: list[str]) -> None:
     """``instance.save(update_fields=names)`` as one UPDATE."""
+    run(update(instance, names))
+
+
+def update(instance, names: list[str]) -> Statement:
+    """The UPDATE of ``instance``'s fields ``names`` (auto_now ones stamped now)."""
     statement, fields = _update_sql(type(instance), tuple(names))
     conn = _this_threads_connection()
-    values = [f.get_db_prep_save(f.pre_save(instance, False), conn) for f in fields]
-    with conn.cursor() as cursor:
-        cursor.execute(statement, [*values, instance.pk])
+    return statement, [*(f.get_db_prep_save(f.pre_save(instance, False), conn) for f in fields), instance.pk]
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,26 +117,42 @@ def _update_sql(model, names: tuple[str, ...]) -> tuple[str, list]:
     return f"UPDATE {table(model)} SET {assignments} WHERE {_column(model._meta.pk)} = %s", fields  # noqa: S608
 
 
-def insert(instance, conflict: tuple[str, ...] = (), replace: tuple[str, ...] = ()) -> None:
-    """``instance.save()`` of a new row as one INSERT; with ``conflict`` (a unique constraint's fields),
-    an existing row is updated instead, its ``replace`` fields taking the new values."""
-    statement, fields = _insert_sql(type(instance), conflict, replace)
+def insert(instance) -> None:
+    """``instance.save()`` of a new row as one INSERT; the instance gets its new primary key."""
+    statement, fields = _insert_sql(type(instance), 1, returning=True)
     conn = _this_threads_connection()
-    values = [f.get_db_prep_save(f.pre_save(instance, True), conn) for f in fields]
     with conn.cursor() as cursor:
-        cursor.execute(statement, values)
+        cursor.execute(statement, _insert_values([instance], fields, conn))
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
     instance._state.db = conn.alias
 
 
+def upsert(instances: list, conflict: tuple[str, ...], replace: tuple[str, ...]) -> Statement:
+    """The INSERT of new rows where one that matches an existing row on ``conflict`` (a unique
+    constraint's fields) updates that row instead, its ``replace`` fields taking the new values."""
+    statement, fields = _upsert_sql(type(instances[0]), len(instances), conflict, replace)
+    return statement, _insert_values(instances, fields, _this_threads_connection())
+
+
+def _insert_values(instances: list, fields: list, conn) -> list:
+    return [f.get_db_prep_save(f.pre_save(instance, True), conn) for instance in instances for f in fields]
+
+
 @functools.lru_cache(maxsize=64)
-def _insert_sql(model, conflict: tuple[str, ...], replace: tuple[str, ...]) -> tuple[str, list]:
+def _insert_sql(model, rows: int, returning: bool = False) -> tuple[str, list]:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     names = ", ".join(_column(f) for f in fields)
-    statement = f"INSERT INTO {table(model)} ({names}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-    if conflict:
-        targets = [model._meta.get_field(name) for name in (*conflict, *replace)]
-        updates = ", ".join(f"{_column(f)} = excluded.{_column(f)}" for f in targets[len(conflict) :])
-        statement += f" ON CONFLICT ({', '.join(_column(f) for f in targets[: len(conflict)])}) DO UPDATE SET {updates}"
-    return f"{statement} RETURNING {_column(model._meta.pk)}", fields
+    values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
+    statement = f"INSERT INTO {table(model)} ({names}) VALUES {values}"  # noqa: S608
+    if returning:
+        statement += f" RETURNING {_column(model._meta.pk)}"
+    return statement, fields
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(model, rows: int, conflict: tuple[str, ...], replace: tuple[str, ...]) -> tuple[str, list]:
+    statement, fields = _insert_sql(model, rows)
+    targets = ", ".join(_column(model._meta.get_field(name)) for name in conflict)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (_column(model._meta.get_field(n)) for n in replace))
+    return f"{statement} ON CONFLICT ({targets}) DO UPDATE SET {updates}", fields

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from wizard import db
@@ -140,21 +140,26 @@ def _drop_credentials(setup: Setup) -> None:
 
 
 def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
-    owner = setup.vault_owner
-    with transaction.atomic():
-        for name in SECRET_FIELDS:
-            if name in cleaned:
-                store.store_secret(owner, name, cleaned[name])
-            else:
-                store.forget(owner, [name])
-        setup.username = cleaned.get(steps.USERNAME, "")
-        setup.api_key_hint = steps.key_hint(cleaned[steps.API_KEY])
-        setup.password_has_reserved_chars = bool(set(cleaned.get(steps.PASSWORD, "")) & steps.URL_RESERVED)
-        setup.credentials_saved_at = timezone.now()
-        setup.test_passed_at = None
-        setup.delivery_confirmed = None
-        setup.step = steps.TEST
-        db.save(setup, ["password_has_reserved_chars", *_CREDENTIAL_STATE, "step", "updated_at"])
+    """Keep the secrets the setup's signature takes, and the facts about them agents may see.
+
+    The form asks only for what the signature takes, so a secret it doesn't take is never given here, and
+    none is held: a change of signature drops every secret (_drop_credentials).
+    """
+    # Encrypted before the writes: on SQLite their transaction holds the database's write lock.
+    sealed = store.seal(setup.vault_owner, {name: cleaned[name] for name in SECRET_FIELDS if name in cleaned})
+    setup.username = cleaned.get(steps.USERNAME, "")
+    setup.api_key_hint = steps.key_hint(cleaned[steps.API_KEY])
+    setup.password_has_reserved_chars = bool(set(cleaned.get(steps.PASSWORD, "")) & steps.URL_RESERVED)
+    setup.credentials_saved_at = timezone.now()
+    setup.test_passed_at = None
+    setup.delivery_confirmed = None
+    setup.step = steps.TEST
+    db.run_together(
+        [
+            store.put(sealed),
+            db.update(setup, ["password_has_reserved_chars", *_CREDENTIAL_STATE, "step", "updated_at"]),
+        ]
+    )
 
 
 def forget_credentials(setup: Setup) -> int:

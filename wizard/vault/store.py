@@ -4,7 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from wizard import db
@@ -18,9 +18,10 @@ __all__ = [
     "expiry_of",
     "forget",
     "purge_expired",
+    "put",
     "read_secrets",
     "rotate_keys",
-    "store_secret",
+    "seal",
 ]
 
 log = logging.getLogger(__name__)
@@ -30,18 +31,31 @@ def default_ttl() -> timedelta:
     return timedelta(minutes=settings.PORTAL_SECRET_TTL_MINUTES)
 
 
-def store_secret(owner: str, field: str, value: str, ttl: timedelta | None = None) -> None:
-    sealed = crypto.seal(value, owner, field)
-    # One upsert statement: a second answer replaces the first, with a fresh expiry.
-    db.insert(
-        StoredSecret(
-            owner=owner,
-            field=field,
-            key_id=sealed.key_id,
-            nonce=sealed.nonce,
-            ciphertext=sealed.ciphertext,
-            expires_at=timezone.now() + (ttl or default_ttl()),
-        ),
+def seal(owner: str, values: dict[str, str], ttl: timedelta | None = None) -> list[StoredSecret]:
+    """The owner's secrets encrypted, as rows to put(). Sealing is kept apart from writing so that a
+    caller can encrypt before it opens a transaction (on SQLite, that holds the database's write lock)."""
+    expires_at = timezone.now() + (ttl or default_ttl())
+    rows = []
+    for field, value in values.items():
+        sealed = crypto.seal(value, owner, field)
+        rows.append(
+            StoredSecret(
+                owner=owner,
+                field=field,
+                key_id=sealed.key_id,
+                nonce=sealed.nonce,
+                ciphertext=sealed.ciphertext,
+                expires_at=expires_at,
+            )
+        )
+    return rows
+
+
+def put(rows: list[StoredSecret]) -> db.Statement:
+    """The statement that stores sealed secrets (run it with db.run or db.run_together): each replaces
+    its owner's earlier value of that field, and its expiry starts again."""
+    return db.upsert(
+        rows,
         conflict=("owner", "field"),
         replace=("key_id", "nonce", "ciphertext", "created_at", "expires_at"),
     )
@@ -74,16 +88,9 @@ def read_secrets(owner: str, fields: list[str]) -> dict[str, str]:
     return values
 
 
-def forget(owner: str, fields: list[str] | None = None) -> int:
-    """Delete the owner's secrets (only these fields, when given); how many there were."""
-    if fields == []:
-        return 0
-    statement = f"DELETE FROM {db.table(StoredSecret)} WHERE owner = %s"  # noqa: S608
-    if fields is not None:
-        statement += f" AND field IN ({', '.join(['%s'] * len(fields))})"
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [owner, *(fields or [])])
-        return cursor.rowcount
+def forget(owner: str) -> int:
+    """Delete every secret the owner holds; how many there were."""
+    return db.run((f"DELETE FROM {db.table(StoredSecret)} WHERE owner = %s", [owner]))  # noqa: S608
 
 
 def purge_expired(now: datetime | None = None) -> int:
