@@ -7,11 +7,14 @@ import re
 import secrets
 import subprocess
 import sys
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
+from django.utils.cache import add_never_cache_headers
 
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
@@ -112,7 +115,22 @@ def test_pages_carry_the_security_headers(client, step):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
-    assert "no-store" in response["Cache-Control"]
+    assert_never_cached(response)
+
+
+def assert_never_cached(response):
+    """The headers Django's never_cache() sets (wizard pages set them as constants, see pages.no_store)."""
+    reference = HttpResponse()
+    add_never_cache_headers(reference)
+    assert response["Cache-Control"] == reference["Cache-Control"]
+    assert parsedate_to_datetime(response["Expires"]) <= parsedate_to_datetime(reference["Expires"])
+
+
+def test_answers_and_redirects_are_never_cached_either(client):
+    assert_never_cached(client.post("/", {"platform": "novu"}))
+    setup = start(client, "novu")
+    assert_never_cached(client.post(url(setup, "fields"), {"confirm": "yes"}))
+    assert_never_cached(client.get(url(setup, "instructions")))  # sent back to a step not done yet
 
 
 def test_every_form_needs_a_csrf_token():

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -110,7 +109,7 @@ def _guarded_step(request, token: str, step: str):
 # --- step 1: which app ------------------------------------------------------------------------------
 
 
-@never_cache
+@pages.no_store
 @require_http_methods(["GET", "HEAD", "POST"])
 @pages.remembered
 def app_step(request, token: str | None = None):
@@ -154,7 +153,7 @@ def _app_boxes(platform: Platform) -> list[tuple[str, str]]:
     return [(label, roles.get(label, "other")) for label in platform.field_labels]
 
 
-@never_cache
+@pages.no_store
 @require_http_methods(["GET", "HEAD", "POST"])
 @pages.remembered
 def fields_step(request, token: str):
@@ -205,7 +204,7 @@ def fields_step(request, token: str):
 # --- step 3: credentials -------------------------------------------------------------------------------
 
 
-@never_cache
+@pages.no_store
 @sensitive_post_parameters("password", "api_key")
 @require_http_methods(["GET", "HEAD", "POST"])
 @pages.remembered
@@ -250,7 +249,7 @@ def _phone_session_key(setup: Setup) -> str:
     return f"phone:{setup.pk}"
 
 
-@never_cache
+@pages.no_store
 @require_http_methods(["GET", "HEAD", "POST"])
 @pages.remembered
 def test_step(request, token: str):
@@ -308,7 +307,7 @@ def test_step(request, token: str):
     return response
 
 
-@never_cache
+@pages.no_store
 @require_POST
 def check_delivery(request, token: str):
     setup, _ = _setup_or_404(token)
@@ -319,7 +318,7 @@ def check_delivery(request, token: str):
     return redirect_to(setup, steps.TEST)
 
 
-@never_cache
+@pages.no_store
 @require_POST
 def confirm_delivery(request, token: str):
     setup, _ = _setup_or_404(token)
@@ -339,7 +338,7 @@ def confirm_delivery(request, token: str):
 # --- step 5: instructions ---------------------------------------------------------------------------------
 
 
-@never_cache
+@pages.no_store
 @require_http_methods(["GET", "HEAD"])
 @pages.remembered
 def instructions_step(request, token: str):
@@ -359,7 +358,7 @@ def instructions_step(request, token: str):
     )
 
 
-@never_cache
+@pages.no_store
 @require_http_methods(["GET", "HEAD"])
 def instructions_download(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
