@@ -95,7 +95,7 @@ def start_setup(platform: Platform | None) -> Setup:
     return setup
 
 
-# What an answer may change: it writes only these columns.
+# What an answer may change: it writes only these columns (the credential state only when it was dropped).
 _CREDENTIAL_STATE = [
     "username",
     "api_key_hint",
@@ -103,7 +103,7 @@ _CREDENTIAL_STATE = [
     "test_passed_at",
     "delivery_confirmed",
 ]
-_ANSWERS = ["app_fields", "portal_integration", "signature", *_CREDENTIAL_STATE, "step", "updated_at"]
+_BOXES = ["app_fields", "portal_integration", "signature"]
 
 
 def choose_app(setup: Setup, platform: Platform | None) -> None:
@@ -112,24 +112,27 @@ def choose_app(setup: Setup, platform: Platform | None) -> None:
     )
     setup.platform = platform
     setup.app_unlisted = platform is None
-    if changed:
-        # Another app may use another signature: the boxes must be confirmed again.
-        _drop_credentials(setup)
-        setup.app_fields = setup.portal_integration = setup.signature = ""
     setup.step = steps.FIELDS
-    db.save(setup, ["platform", "app_unlisted", *_ANSWERS])
+    if not changed:
+        db.save(setup, ["step", "updated_at"])
+        return
+    # Another app may use another signature: the boxes must be confirmed again.
+    _drop_credentials(setup)
+    setup.app_fields = setup.portal_integration = setup.signature = ""
+    db.save(setup, ["platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step", "updated_at"])
 
 
 def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> None:
     catalog_signature = setup.platform.signature if setup.platform else ""
     signature = steps.signature_for(app_fields, catalog_signature, portal_integration)
-    if setup.signature and setup.signature != signature.value:
+    dropped = bool(setup.signature) and setup.signature != signature.value
+    if dropped:
         _drop_credentials(setup)
     setup.app_fields = app_fields
     setup.portal_integration = portal_integration if signature.portal_native else ""
     setup.signature = signature.value
     setup.step = steps.CREDENTIALS
-    db.save(setup, _ANSWERS)
+    db.save(setup, [*_BOXES, *(_CREDENTIAL_STATE if dropped else []), "step", "updated_at"])
 
 
 def _drop_credentials(setup: Setup) -> None:
