@@ -145,6 +145,23 @@ def test_a_catalog_app_can_say_it_shows_different_boxes(client, sandbox):
     assert setup.signature == "one_api"
 
 
+def test_going_back_to_the_app_step_keeps_answers_for_the_same_app_and_drops_them_for_another(
+    client, sandbox
+):
+    setup = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
+    response = client.post(url(setup, "app"), {"platform": "zabbix-sms-client"})
+    assert response["Location"].endswith(f"/s/{setup.token}/fields/")
+    kept = Setup.objects.get(pk=setup.pk)
+    assert kept.step == "fields" and kept.signature == setup.signature and kept.username == USERNAME
+    assert StoredSecret.objects.filter(owner=setup.vault_owner).count() == 2
+
+    client.post(url(setup, "app"), {"platform": "novu"})
+    changed = Setup.objects.get(pk=setup.pk)
+    assert changed.platform.slug == "novu" and changed.signature == "" and changed.app_fields == ""
+    assert changed.username == "" and changed.credentials_saved_at is None
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+
+
 def test_a_password_never_outlives_the_signature_it_was_given_for(client, sandbox):
     # Saving credentials deletes nothing: it relies on a change of signature dropping every secret.
     setup = walk_to_test(client, "zabbix-sms-client", LEGACY_CREDENTIALS)
