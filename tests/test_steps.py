@@ -141,3 +141,23 @@ def test_step_addresses_are_what_the_urlconf_says_under_any_script_prefix(prefix
             assert step_url(setup, step) == reverse(f"flow:{step}", args=[setup.token])
     finally:
         set_script_prefix("/")
+
+
+def test_forms_share_their_field_objects_but_never_their_choice_of_fields():
+    from wizard.flow.forms import AppFieldsForm, CredentialsForm
+
+    login = CredentialsForm({"api_key": ""}, signature=Signature.LEGACY_HTTP)
+    key_only = CredentialsForm({"api_key": ""}, signature=Signature.PLATFORM_REST)
+    assert list(login.fields) == ["username", "password", "api_key"] and list(key_only.fields) == ["api_key"]
+    assert list(CredentialsForm.base_fields) == ["username", "password", "api_key"]
+    assert key_only.fields["api_key"] is CredentialsForm.base_fields["api_key"]  # not deep-copied
+    # One form's errors and values stay its own.
+    assert not key_only.is_valid() and "api_key" in key_only.errors
+    fresh = CredentialsForm(signature=Signature.PLATFORM_REST)
+    assert not fresh.is_bound and "errorlist" not in str(fresh) and 'value="' not in str(fresh["api_key"])
+    asked = AppFieldsForm(ask_integration=True)
+    assert (
+        "portal_integration" in asked.fields
+        and "portal_integration" not in AppFieldsForm(ask_integration=False).fields
+    )
+    assert "portal_integration" in AppFieldsForm(ask_integration=True).fields
