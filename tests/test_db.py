@@ -1,10 +1,11 @@
 """The hand-written statements of the hot paths (wizard/db.py) read and write rows exactly as the ORM does.
 Runs on SQLite and, in the suite's second pass, on PostgreSQL."""
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from wizard import db
@@ -128,3 +129,89 @@ def test_writes_run_together_stand_or_fall_together(vault_keys):
         db.run_together([secret, db.update(setup, ["username"]), violates_not_null])
     assert Setup.objects.get(pk=setup.pk).username == "saved-together"
     assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+
+
+# --- SQLite: a process's writers take turns (wizard/sqlite) -------------------------------------------
+
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the turn-taking is SQLite's backend")
+
+
+class Writer(threading.Thread):
+    """A thread with its own connection that opens a transaction, writes, and holds it until let go."""
+
+    def __init__(self, setup_pk: int, fail: bool = False):
+        super().__init__(daemon=True)
+        self.setup_pk, self.fail = setup_pk, fail
+        self.writing, self.let_go, self.done = threading.Event(), threading.Event(), threading.Event()
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                Setup.objects.filter(pk=self.setup_pk).update(username="first writer")
+                self.writing.set()
+                self.let_go.wait(10)
+                if self.fail:
+                    raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+            self.done.set()
+
+
+def write_in_a_thread(setup_pk: int, timeout: float) -> list:
+    """Another thread's one-statement write, with this timeout; its outcome (None or the error)."""
+    outcome = []
+
+    def write():
+        # This thread's connection only: the settings dict is shared by every thread's.
+        options = {**connection.settings_dict["OPTIONS"], "timeout": timeout}
+        connection.settings_dict = {**connection.settings_dict, "OPTIONS": options}
+        try:
+            Setup.objects.filter(pk=setup_pk).update(username="second writer")
+            outcome.append(None)
+        except OperationalError as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return outcome, thread
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_waits_its_turn_behind_a_transaction_and_readers_never_wait(settings):
+    setup = services.start_setup(None)
+    first = Writer(setup.pk)
+    first.start()
+    assert first.writing.wait(10)
+    # A read goes ahead while the transaction holds the turn.
+    assert services.find_setup(setup.token) is not None
+    outcome, second = write_in_a_thread(setup.pk, timeout=10)
+    second.join(0.3)
+    assert second.is_alive() and outcome == []  # waiting its turn, not failing
+    first.let_go.set()
+    second.join(10)
+    assert outcome == [None]
+    assert Setup.objects.get(pk=setup.pk).username == "second writer"
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_that_waits_too_long_gets_an_error_and_a_rollback_frees_the_turn():
+    setup = services.start_setup(None)
+    first = Writer(setup.pk, fail=True)
+    first.start()
+    assert first.writing.wait(10)
+    outcome, second = write_in_a_thread(setup.pk, timeout=0.2)
+    second.join(10)
+    # It waited on this process's turn (SQLite's own busy wait says only "database is locked").
+    assert "other writers" in str(outcome[0])
+    first.let_go.set()
+    assert first.done.wait(10)
+    outcome, second = write_in_a_thread(setup.pk, timeout=0.2)
+    second.join(10)
+    assert outcome == [None]
+    assert Setup.objects.get(pk=setup.pk).username == "second writer"

@@ -145,10 +145,11 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "wizard.sqlite",
             "NAME": Path(os.environ.get("PORTAL_SQLITE_PATH", DATA_DIR / "db.sqlite3")),
             # WAL and immediate transactions: concurrent customers wait for the write lock
-            # instead of failing with "database is locked".
+            # instead of failing with "database is locked" (and a process's writers queue for it:
+            # wizard/sqlite).
             # Tests use a file too: concurrency tests need real locking, which in-memory SQLite lacks.
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
             # Each worker thread keeps its connection: opening one (and its PRAGMAs) per request cost more
