@@ -25,7 +25,7 @@ def values(instance) -> list:
 
 
 def a_setup_with_every_kind_of_value() -> Setup:
-    setup = services.start_setup(Platform.objects.get(slug="novu"))
+    setup = services.start_setup(Platform.objects.get(slug="novu").pk)
     Setup.objects.filter(pk=setup.pk).update(
         app_fields="api_key",
         username="ops & co",
@@ -75,9 +75,9 @@ def test_save_writes_only_the_named_columns_and_stamps_updated_at():
     assert after.updated_at > before.updated_at
 
 
-def test_get_finds_one_row_by_a_column():
-    assert db.get(Platform, "slug", "novu").name == Platform.objects.get(slug="novu").name
-    assert db.get(Platform, "slug", "no-such-app") is None
+def test_pk_of_finds_one_rows_primary_key_by_a_column():
+    assert db.pk_of(Platform, "slug", "novu") == Platform.objects.get(slug="novu").pk
+    assert db.pk_of(Platform, "slug", "no-such-app") is None
 
 
 def test_an_upsert_adds_new_rows_and_replaces_only_the_named_fields_of_existing_ones(vault_keys):

@@ -58,18 +58,18 @@ def load(model, row, start: int = 0):
     return model.from_db(conn.alias, None, values)
 
 
-def get(model, column: str, value):
-    """The one ``model`` row whose ``column`` is ``value``, or None."""
+def pk_of(model, column: str, value):
+    """The primary key of the one ``model`` row whose ``column`` is ``value``, or None."""
     with _this_threads_connection().cursor() as cursor:
-        cursor.execute(_get_sql(model, column), [value])
+        cursor.execute(_pk_sql(model, column), [value])
         row = cursor.fetchone()
-    return load(model, row) if row else None
+    return row[0] if row else None
 
 
 @functools.lru_cache(maxsize=64)
-def _get_sql(model, column: str) -> str:
-    field = model._meta.get_field(column)
-    return f"SELECT {columns(model, 't')} FROM {table(model)} t WHERE t.{_column(field)} = %s"  # noqa: S608
+def _pk_sql(model, column: str) -> str:
+    pk, field = _column(model._meta.pk), _column(model._meta.get_field(column))
+    return f"SELECT {pk} FROM {table(model)} WHERE {field} = %s"  # noqa: S608
 
 
 # A statement with its parameters, built here and run by run() or run_together().

@@ -84,13 +84,14 @@ def secrets_held_until(setup: Setup):
     return store.expiry_of(setup.vault_owner)
 
 
-def find_platform(slug: str) -> Platform | None:
-    return db.get(Platform, "slug", slug)
+def find_platform_id(slug: str) -> int | None:
+    """The catalog app's id (all choosing it needs), or None when there is no such app."""
+    return db.pk_of(Platform, "slug", slug)
 
 
-def start_setup(platform: Platform | None) -> Setup:
+def start_setup(platform_id: int | None) -> Setup:
     """A new setup with its app chosen, in one INSERT: it has no credentials or boxes to drop yet."""
-    setup = Setup(platform=platform, app_unlisted=platform is None, step=steps.FIELDS)
+    setup = Setup(platform_id=platform_id, app_unlisted=platform_id is None, step=steps.FIELDS)
     db.insert(setup)
     return setup
 
@@ -106,12 +107,10 @@ _CREDENTIAL_STATE = [
 _BOXES = ["app_fields", "portal_integration", "signature"]
 
 
-def choose_app(setup: Setup, platform: Platform | None) -> None:
-    changed = setup.platform_id != (platform.pk if platform else None) or setup.app_unlisted != (
-        platform is None
-    )
-    setup.platform = platform
-    setup.app_unlisted = platform is None
+def choose_app(setup: Setup, platform_id: int | None) -> None:
+    changed = setup.platform_id != platform_id or setup.app_unlisted != (platform_id is None)
+    setup.platform_id = platform_id
+    setup.app_unlisted = platform_id is None
     setup.step = steps.FIELDS
     if not changed:
         db.save(setup, ["step", "updated_at"])

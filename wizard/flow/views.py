@@ -116,16 +116,16 @@ def app_step(request, token: str | None = None):
     setup, progress = _setup_or_404(token) if token else (None, None)
     if request.method == "POST":
         slug = request.POST.get("platform", "")
-        platform = None
+        platform_id = None
         if slug != "unlisted":
-            platform = services.find_platform(slug)
-            if platform is None:
+            platform_id = services.find_platform_id(slug)
+            if platform_id is None:
                 messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
                 return HttpResponseRedirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
         if setup is None:
-            setup = services.start_setup(platform)
+            setup = services.start_setup(platform_id)
         else:
-            services.choose_app(setup, platform)
+            services.choose_app(setup, platform_id)
         return redirect_to(setup, steps.FIELDS)
     if setup:
         services.move_to(setup, steps.APP)
