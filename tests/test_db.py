@@ -50,6 +50,17 @@ def test_a_setup_found_by_hand_equals_the_orms_reading(vault_keys):
     assert services.find_setup(setup.token)[1].secrets_held
 
 
+def test_a_setup_s_app_is_this_worker_s_copy_until_the_app_is_saved():
+    setup = a_setup_with_every_kind_of_value()
+    first = services.find_setup(setup.token)[0].platform
+    assert services.find_setup(setup.token)[0].platform is first  # no second read of the row
+    edited = Platform.objects.get(pk=first.pk)
+    edited.settings_path = "Settings → Channels → SMS (edited)"
+    edited.save()
+    fresh = services.find_setup(setup.token)[0].platform
+    assert fresh is not first and values(fresh) == values(Platform.objects.get(pk=first.pk))
+
+
 def test_an_unlisted_app_reads_back_without_a_platform():
     setup = services.start_setup(None)
     found, _ = services.find_setup(setup.token)

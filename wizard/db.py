@@ -58,6 +58,19 @@ def load(model, row, start: int = 0):
     return model.from_db(conn.alias, None, values)
 
 
+def get(model, pk):
+    """The ``model`` row with primary key ``pk``, or None."""
+    with _this_threads_connection().cursor() as cursor:
+        cursor.execute(_get_sql(model), [pk])
+        row = cursor.fetchone()
+    return load(model, row) if row else None
+
+
+@functools.lru_cache(maxsize=64)
+def _get_sql(model) -> str:
+    return f"SELECT {columns(model, 't')} FROM {table(model)} t WHERE t.{_column(model._meta.pk)} = %s"  # noqa: S608
+
+
 def pk_of(model, column: str, value):
     """The primary key of the one ``model`` row whose ``column`` is ``value``, or None."""
     with _this_threads_connection().cursor() as cursor:

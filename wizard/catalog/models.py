@@ -36,6 +36,8 @@ class Platform(models.Model):
     )
     source = models.TextField(blank=True)
     # Customers' pages are remembered until the catalog changes (flow/pages.py); this says when it did.
+    # Workers' copies of an app (copies.py) and remembered step pages go by it: change a row through
+    # save(), or set updated_at too.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

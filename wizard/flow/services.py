@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from wizard import db
+from wizard.catalog import copies
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
 from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
 from wizard.catalog.templates import published_template
@@ -30,7 +31,7 @@ SECRET_FIELDS = [steps.PASSWORD, steps.API_KEY]
 @functools.cache
 def _find_setup_sql() -> str:
     return (
-        f"SELECT {db.columns(Setup, 's')}, {sql.live_secrets(one_field=True)}, {db.columns(Platform, 'p')} "  # noqa: S608
+        f"SELECT {db.columns(Setup, 's')}, {sql.live_secrets(one_field=True)}, p.updated_at "  # noqa: S608
         f"FROM {db.table(Setup)} s LEFT JOIN {db.table(Platform)} p ON p.id = s.platform_id "
         f"WHERE s.token = %s"
     )
@@ -40,7 +41,8 @@ def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     """The setup behind a customer's link, with its app and its progress; None when there is none.
 
     Every step request starts here, so this is one hand-written statement (see wizard/db.py), not
-    three ORM queries (setup and app, then the vault).
+    three ORM queries (setup and app, then the vault); the app comes from this worker's copies
+    (wizard/catalog/copies.py), by the updated_at the statement reads.
     """
     with connection.cursor() as cursor:
         cursor.execute(_find_setup_sql(), [*sql.live_secrets_params(steps.API_KEY), token])
@@ -49,7 +51,8 @@ def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
         return None
     setup = db.load(Setup, row)
     api_key_held = row[db.width(Setup)]
-    setup.platform = db.load(Platform, row, db.width(Setup) + 1)
+    if setup.platform_id is not None:
+        setup.platform = copies.platform(setup.platform_id, row[db.width(Setup) + 1])
     return setup, steps.Progress(
         app_chosen=setup.app_chosen,
         signature=setup.signature,
