@@ -522,6 +522,11 @@ def _measure_growth(
                 batch_size=1000,
             )
             missing -= batch
+        if connection.vendor == "postgresql":
+            # Give the planner the statistics autovacuum gathers after a load like this one; without
+            # them, whether the console's lists were planned well depended on when it got round to it.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {Setup._meta.db_table}")
         if connection.vendor == "sqlite":
             # Fold the bulk load's write-ahead log into the database, as SQLite's automatic checkpoints do
             # with everyday writes: otherwise every page read searches a log of tens of thousands of rows.
