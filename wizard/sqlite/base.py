@@ -10,6 +10,7 @@ A transaction (BEGIN IMMEDIATE: it is for writing) holds the turn from BEGIN to 
 statement outside one holds it while it runs, unless it only reads. Readers never wait (WAL).
 """
 
+import contextlib
 import threading
 
 from django.db import OperationalError
@@ -24,30 +25,33 @@ def _take_turn(settings_dict: dict) -> None:
         raise OperationalError("database is locked (waited for this process's other writers)")
 
 
+@contextlib.contextmanager
+def _writers_turn(settings_dict: dict):
+    _take_turn(settings_dict)
+    try:
+        yield
+    finally:
+        _turn.release()
+
+
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
     settings_dict: dict
 
     def execute(self, query, params=None):
         if self.connection.in_transaction or query.lstrip()[:6].upper() == "SELECT":
             return super().execute(query, params)
-        _take_turn(self.settings_dict)
-        try:
+        with _writers_turn(self.settings_dict):
             return super().execute(query, params)
-        finally:
-            _turn.release()
 
     def executemany(self, query, param_list):
         if self.connection.in_transaction:
             return super().executemany(query, param_list)
-        _take_turn(self.settings_dict)
-        try:
+        with _writers_turn(self.settings_dict):
             return super().executemany(query, param_list)
-        finally:
-            _turn.release()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    has_turn = False
+    has_turn = False  # a transaction holds the turn from BEGIN until it ends
 
     def create_cursor(self, name=None):
         cursor = self.connection.cursor(factory=SQLiteCursorWrapper)
@@ -68,20 +72,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.has_turn = False
             _turn.release()
 
-    def _commit(self):
+    def _ending_the_turn(self, end):
         try:
-            return super()._commit()
+            return end()
         finally:
             self._end_turn()
+
+    def _commit(self):
+        return self._ending_the_turn(super()._commit)
 
     def _rollback(self):
-        try:
-            return super()._rollback()
-        finally:
-            self._end_turn()
+        return self._ending_the_turn(super()._rollback)
 
     def _close(self):
-        try:
-            return super()._close()
-        finally:
-            self._end_turn()
+        return self._ending_the_turn(super()._close)
