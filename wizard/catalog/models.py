@@ -35,9 +35,8 @@ class Platform(models.Model):
         default=False, help_text="The app logs in first (/http/auth) and then sends with a session id."
     )
     source = models.TextField(blank=True)
-    # Customers' pages are remembered until the catalog changes (flow/pages.py); this says when it did.
-    # Workers' copies of an app (copies.py) and remembered step pages go by it: change a row through
-    # save(), or set updated_at too.
+    # When the row last changed: remembered step pages (flow/pages.py) and workers' copies of the app
+    # (copies.py) go by it, so change a row through save(), or set updated_at too.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
