@@ -170,8 +170,9 @@ class Writer(threading.Thread):
             self.done.set()
 
 
-def write_in_a_thread(setup_pk: int, timeout: float) -> list:
-    """Another thread's one-statement write, with this timeout; its outcome (None or the error)."""
+def write_in_a_thread(setup_pk: int, timeout: float) -> tuple[list, threading.Thread]:
+    """Another thread's one-statement write, with this timeout: where its outcome (None or the error)
+    will be, and the thread."""
     outcome = []
 
     def write():
@@ -193,7 +194,7 @@ def write_in_a_thread(setup_pk: int, timeout: float) -> list:
 
 @sqlite_only
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_waits_its_turn_behind_a_transaction_and_readers_never_wait(settings):
+def test_a_writer_waits_its_turn_behind_a_transaction_and_readers_never_wait():
     setup = services.start_setup(None)
     first = Writer(setup.pk)
     first.start()
