@@ -1,14 +1,18 @@
 """The hand-written statements of the hot paths (wizard/db.py) read and write rows exactly as the ORM does.
-Runs on SQLite and, in the suite's second pass, on PostgreSQL."""
+Runs on SQLite and, in the suite's second pass, on PostgreSQL, where a statement in autocommit goes
+through libpq directly (wizard/postgres/statements.py) and one in a transaction through a cursor: the
+tests of rows run both ways."""
 
 import threading
 from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wizard import db
+from wizard.catalog.loader import load_catalog
 from wizard.catalog.models import Platform
 from wizard.flow import services, steps
 from wizard.flow.models import Setup
@@ -18,6 +22,26 @@ from wizard.vault.models import StoredSecret
 from .conftest import keep_secret
 
 pytestmark = pytest.mark.django_db
+
+# Rows must read and write the same inside a transaction (tests' default) and in autocommit (requests).
+both_ways = pytest.mark.parametrize(
+    "way",
+    [
+        pytest.param("in a transaction", marks=pytest.mark.django_db),
+        pytest.param("in autocommit", marks=pytest.mark.django_db(transaction=True)),
+    ],
+    indirect=True,
+)
+
+
+@pytest.fixture
+def way(request):
+    """How this test's statements run; in autocommit the catalog is loaded again (each such test ends
+    by emptying every table)."""
+    if request.param == "in autocommit":
+        load_catalog()
+    assert connection.get_autocommit() == (request.param == "in autocommit")
+    return request.param
 
 
 def values(instance) -> list:
@@ -36,7 +60,8 @@ def a_setup_with_every_kind_of_value() -> Setup:
     return setup
 
 
-def test_a_setup_found_by_hand_equals_the_orms_reading(vault_keys):
+@both_ways
+def test_a_setup_found_by_hand_equals_the_orms_reading(way, vault_keys):
     setup = a_setup_with_every_kind_of_value()
     found, progress = services.find_setup(setup.token)
     expected = Setup.objects.select_related("platform").get(pk=setup.pk)
@@ -50,7 +75,8 @@ def test_a_setup_found_by_hand_equals_the_orms_reading(vault_keys):
     assert services.find_setup(setup.token)[1].secrets_held
 
 
-def test_a_setup_s_app_is_this_worker_s_copy_until_the_app_is_saved():
+@both_ways
+def test_a_setup_s_app_is_this_worker_s_copy_until_the_app_is_saved(way):
     setup = a_setup_with_every_kind_of_value()
     first = services.find_setup(setup.token)[0].platform
     assert services.find_setup(setup.token)[0].platform is first  # no second read of the row
@@ -61,21 +87,24 @@ def test_a_setup_s_app_is_this_worker_s_copy_until_the_app_is_saved():
     assert fresh is not first and values(fresh) == values(Platform.objects.get(pk=first.pk))
 
 
-def test_an_unlisted_app_reads_back_without_a_platform():
+@both_ways
+def test_an_unlisted_app_reads_back_without_a_platform(way):
     setup = services.start_setup(None)
     found, _ = services.find_setup(setup.token)
     assert found.platform is None and found.platform_id is None and found.app_unlisted
     assert services.find_setup("no-such-token") is None
 
 
-def test_insert_fills_in_defaults_and_the_new_primary_key():
+@both_ways
+def test_insert_fills_in_defaults_and_the_new_primary_key(way):
     setup = services.start_setup(None)
     stored = Setup.objects.get(pk=setup.pk)
     assert setup.pk and values(stored) == values(setup)
     assert len(setup.token) == 32 and setup.step == steps.FIELDS
 
 
-def test_save_writes_only_the_named_columns_and_stamps_updated_at():
+@both_ways
+def test_save_writes_only_the_named_columns_and_stamps_updated_at(way):
     setup = a_setup_with_every_kind_of_value()
     before = Setup.objects.get(pk=setup.pk)
     setup.step = steps.CREDENTIALS
@@ -86,12 +115,14 @@ def test_save_writes_only_the_named_columns_and_stamps_updated_at():
     assert after.updated_at > before.updated_at
 
 
-def test_pk_of_finds_one_rows_primary_key_by_a_column():
+@both_ways
+def test_pk_of_finds_one_rows_primary_key_by_a_column(way):
     assert db.pk_of(Platform, "slug", "novu") == Platform.objects.get(slug="novu").pk
     assert db.pk_of(Platform, "slug", "no-such-app") is None
 
 
-def test_an_upsert_adds_new_rows_and_replaces_only_the_named_fields_of_existing_ones(vault_keys):
+@both_ways
+def test_an_upsert_adds_new_rows_and_replaces_only_the_named_fields_of_existing_ones(way, vault_keys):
     keep_secret("setup:1", steps.API_KEY, "first-value-0000000000==")
     first = StoredSecret.objects.get()
 
@@ -114,7 +145,8 @@ def test_an_upsert_adds_new_rows_and_replaces_only_the_named_fields_of_existing_
     assert added.field == steps.PASSWORD and bytes(added.ciphertext) == b"c"
 
 
-def test_forgetting_deletes_every_secret_of_that_owner_only(vault_keys):
+@both_ways
+def test_forgetting_deletes_every_secret_of_that_owner_only(way, vault_keys):
     keep_secret("setup:1", steps.API_KEY, "Key0123456789abcdefghij==")
     keep_secret("setup:1", steps.PASSWORD, "pw")
     keep_secret("setup:2", steps.PASSWORD, "pw")
@@ -140,6 +172,100 @@ def test_writes_run_together_stand_or_fall_together(vault_keys):
         db.run_together([secret, db.update(setup, ["username"]), violates_not_null])
     assert Setup.objects.get(pk=setup.pk).username == "saved-together"
     assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+
+
+def test_while_django_logs_queries_the_hot_statements_are_logged_too():
+    setup = services.start_setup(None)
+    with CaptureQueriesContext(connection) as logged:
+        services.find_setup(setup.token)
+        db.save(setup, ["step", "updated_at"])
+    assert len(logged) == 2 and "WHERE s.token" in logged[0]["sql"]
+
+
+# --- PostgreSQL: statements through libpq (wizard/postgres/statements.py) -----------------------------
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="libpq's calls are PostgreSQL's")
+
+
+def prepared_on_this_connection() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE starts_with(name, 'portal_')")
+        return {name for (name,) in cursor.fetchall()}
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_statement_is_prepared_once_per_connection():
+    setup = services.start_setup(None)
+    before = prepared_on_this_connection()
+    services.find_setup(setup.token)
+    found = prepared_on_this_connection()
+    assert len(found - before) == 1
+    assert services.find_setup(setup.token)[0].pk == setup.pk
+    assert prepared_on_this_connection() == found
+    # A connection opened anew (a restart, CONN_MAX_AGE) has none, and prepares what it runs.
+    connection.close()
+    assert services.find_setup(setup.token)[0].pk == setup.pk
+    assert len(prepared_on_this_connection()) == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_parameter_of_another_type_gets_a_statement_prepared_for_it():
+    setup = services.start_setup(None)
+    before = prepared_on_this_connection()
+    # psycopg sends a small int as int2 and a large one as int8; a statement keeps its types.
+    assert db.pk_of(Setup, "id", setup.pk) == setup.pk
+    assert db.pk_of(Setup, "id", 2**40) is None
+    assert db.pk_of(Setup, "username", None) is None
+    assert db.pk_of(Setup, "id", setup.pk) == setup.pk
+    assert len(prepared_on_this_connection() - before) == 3
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_in_a_transaction_statements_take_part_in_it():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        setup = services.start_setup(None)
+        assert services.find_setup(setup.token) is not None
+        raise RuntimeError("rolled back")
+    assert services.find_setup(setup.token) is None
+    assert not Setup.objects.filter(pk=setup.pk).exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_statement_raises_djangos_error_and_the_connection_goes_on():
+    setup = services.start_setup(None)
+    other = services.start_setup(None)
+    other.token = setup.token
+    with pytest.raises(IntegrityError):
+        db.save(other, ["token"])
+    assert services.find_setup(setup.token)[0].pk == setup.pk
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_without_prepared_statements_nothing_is_prepared():
+    saved = connection.settings_dict
+    connection.close()
+    connection.settings_dict = {**saved, "OPTIONS": {**saved["OPTIONS"], "prepare_threshold": None}}
+    try:
+        setup = services.start_setup(None)
+        assert services.find_setup(setup.token)[0].pk == setup.pk
+        assert prepared_on_this_connection() == set()
+    finally:
+        connection.close()
+        connection.settings_dict = saved
+
+
+def test_placeholders_are_numbered_as_postgresql_numbers_them():
+    from wizard.postgres.statements import numbered
+
+    assert numbered("SELECT a FROM t WHERE b = %s AND c = %s") == b"SELECT a FROM t WHERE b = $1 AND c = $2"
+    assert numbered("SELECT 1") == b"SELECT 1"
+    with pytest.raises(ValueError):
+        numbered("SELECT a FROM t WHERE b LIKE 'x%%' AND c = %s")
 
 
 # --- SQLite: a process's writers take turns (wizard/sqlite) -------------------------------------------

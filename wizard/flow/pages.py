@@ -23,11 +23,11 @@ import string
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
-from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 
+from wizard import db
 from wizard.catalog.models import InstructionTemplate, Platform
 from wizard.db import table
 
@@ -71,12 +71,9 @@ def _setup_sql() -> str:
 def fingerprint(token: str | None) -> tuple | None:
     """Everything a step page shows, in one row; None when there is no such setup."""
     catalog = [InstructionTemplate.PUBLISHED] * 2
-    with connection.cursor() as cursor:
-        if token is None:
-            cursor.execute(f"SELECT {_catalog_sql()}", catalog)
-        else:
-            cursor.execute(_setup_sql(), [*live_secrets_params(), *catalog, token])
-        return cursor.fetchone()
+    if token is None:
+        return db.execute(f"SELECT {_catalog_sql()}", catalog)[0]
+    return db.execute(_setup_sql(), [*live_secrets_params(), *catalog, token])[0]
 
 
 def fragment(request) -> str | None:

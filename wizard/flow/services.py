@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from wizard import db
@@ -44,9 +43,7 @@ def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     three ORM queries (setup and app, then the vault); the app comes from this worker's copies
     (wizard/catalog/copies.py), by the updated_at the statement reads.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_find_setup_sql(), [*sql.live_secrets_params(steps.API_KEY), token])
-        row = cursor.fetchone()
+    row, _ = db.execute(_find_setup_sql(), [*sql.live_secrets_params(steps.API_KEY), token])
     if row is None:
         return None
     setup = db.load(Setup, row)

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip while the connection is well.
+"""Django's PostgreSQL backend with a health check that costs no round trip while the connection is well,
+and the hot paths' statements run through libpq directly (statements.py).
 
 With CONN_HEALTH_CHECKS Django sends ``SELECT 1`` before the first query of every request, so a customer
 never gets an error for a connection the server dropped (a restart, a failover, an idle timeout). That
@@ -10,9 +11,16 @@ socket is polled first, and only a readable (or broken) connection gets Django's
 import select
 
 from django.db.backends.postgresql import base
+from psycopg import pq
+
+from wizard.db import HotStatements
+
+from .statements import Runner
+
+TIMESTAMPTZ_OID = base.TIMESTAMPTZ_OID
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(HotStatements, base.DatabaseWrapper):
     def close_if_health_check_failed(self):
         if self.connection is not None and self.health_check_enabled and not self.health_check_done:
             if self._idle_and_open():
@@ -29,3 +37,25 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except (OSError, ValueError, base.Database.Error):
             return False
         return not poller.poll(0)
+
+    def run_statement(self, sql: str, params: list) -> tuple[tuple | None, int]:
+        self.ready_for_statement()
+        if not self._runs_directly():
+            return super().run_statement(sql, params)
+        runner = self.__dict__.get("_runner")
+        if runner is None or runner.connection is not self.connection:
+            prepare = self.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+            runner = self._runner = Runner(self.connection, prepare)
+        with self.wrap_database_errors:
+            return runner.run(sql, params)
+
+    def _runs_directly(self) -> bool:
+        """Only where a cursor would add nothing: in autocommit (in a transaction, psycopg's cursor
+        sends its BEGIN), with no query logging or execute wrappers, and with the connection's
+        timestamps loaded in Django's current time zone (else Django's cursor loads them in it)."""
+        return (
+            self.autocommit
+            and not self.queries_logged
+            and not self.execute_wrappers
+            and self.connection.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT).timezone == self.timezone
+        )

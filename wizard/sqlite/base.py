@@ -16,6 +16,8 @@ import threading
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
+from wizard.db import HotStatements
+
 # Re-entrant: BEGIN IMMEDIATE itself goes through the cursor below.
 _turn = threading.RLock()
 
@@ -50,7 +52,7 @@ class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
             return super().executemany(query, param_list)
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(HotStatements, base.DatabaseWrapper):
     has_turn = False  # a transaction holds the turn from BEGIN until it ends
 
     def create_cursor(self, name=None):
