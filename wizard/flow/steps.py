@@ -117,6 +117,7 @@ def reached(progress: Progress) -> list[str]:
 _OLD_API_ID = re.compile(r"^\d{1,7}$")
 _KEY_CHARACTERS = re.compile(r"^[A-Za-z0-9_\-+/]+=*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SPACE = re.compile(r"\s")
 # Characters an app that glues credentials into a URL without encoding will mangle.
 URL_RESERVED = set("&#+%? ")
 
@@ -161,7 +162,7 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
             "That is an e-mail address. Enter your Account username instead: in the Portal it is shown "
             "under your profile, and it has no “@”."
         )
-    elif any(ch.isspace() for ch in username):
+    elif _SPACE.search(username):
         check.errors[USERNAME] = "Usernames have no spaces. Check for a space in the middle and try again."
     else:
         check.cleaned[USERNAME] = username
@@ -175,7 +176,7 @@ def _check_api_key(raw: str, check: CredentialCheck) -> None:
             "select the API → API Details."
         )
         return
-    if any(ch.isspace() for ch in key):
+    if _SPACE.search(key):
         check.errors[API_KEY] = (
             "Your API Key has a space or line break in the middle. Copy it again from the Portal in one "
             "piece and paste it here."
