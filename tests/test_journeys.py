@@ -1,6 +1,8 @@
 """Whole customer journeys through the Django test client, test sends going to the stand-in Clickatell."""
 
 import re
+import threading
+import time
 from html import unescape
 from urllib.parse import parse_qs
 
@@ -361,6 +363,41 @@ def test_a_send_interrupted_mid_call_leaves_an_unknown_record(client, sandbox, s
     TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - timedelta(minutes=5))
     html = page(client.get(url(setup, "test")))
     assert "We don't know whether the test was sent" in html and "Check your phone" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_is_on_record_before_clickatell_answers_and_its_outcome_after(client, sandbox):
+    from django.db import connection
+
+    from wizard.catalog.loader import load_catalog
+
+    load_catalog()  # tests in autocommit start with empty tables
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    sandbox.fail_next("slow", seconds=1.5)
+    seen = []
+
+    def watch():
+        # Another connection, as a support agent's console has: it sees only what was committed.
+        deadline = time.monotonic() + 5
+        try:
+            while time.monotonic() < deadline and not seen:
+                attempt = TestAttempt.objects.filter(setup=setup).first()
+                outcome = Setup.objects.values_list("last_outcome", flat=True).get(pk=setup.pk)
+                if attempt or outcome:
+                    seen.append((attempt and attempt.status, outcome))
+                time.sleep(0.02)
+        finally:
+            connection.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    assert send_test_sms(client, setup).status_code == 302
+    watcher.join()
+    # The attempt and the setup's outcome appear together, as pending, while the call is under way.
+    assert seen == [(TestAttempt.PENDING, TestAttempt.PENDING)]
+    attempt = TestAttempt.objects.get(setup=setup)
+    assert attempt.status == TestAttempt.ACCEPTED and attempt.message_id and attempt.finished_at
+    assert Setup.objects.get(pk=setup.pk).last_outcome == TestAttempt.ACCEPTED
 
 
 def test_the_download_has_the_steps_and_no_secret(client, sandbox):

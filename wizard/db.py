@@ -128,19 +128,19 @@ def run(statement: Statement) -> int:
     return execute(*statement)[1]
 
 
-def run_together(statements: list[Statement]) -> None:
-    """Writes that stand or fall together. On PostgreSQL they go as one statement (all but the last as
-    data-modifying WITH clauses): one round trip, atomic without BEGIN and COMMIT, which were two more.
-    Elsewhere they run in one transaction. They must write different rows: on PostgreSQL they run on one
-    snapshot and cannot see each other's changes."""
+def run_together(statements: list[Statement]) -> tuple[tuple | None, int]:
+    """Writes that stand or fall together; the last one's result (as execute() gives it). On PostgreSQL
+    they go as one statement (all but the last as data-modifying WITH clauses): one round trip, atomic
+    without BEGIN and COMMIT, which were two more. Elsewhere they run in one transaction. They must write
+    different rows: on PostgreSQL they run on one snapshot and cannot see each other's changes."""
     if _this_threads_connection().vendor == "postgresql":
         *before, (last, params) = statements
         clauses = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(before))
-        run((f"WITH {clauses} {last}", [*(p for _, ps in before for p in ps), *params]))
-        return
+        return execute(f"WITH {clauses} {last}", [*(p for _, ps in before for p in ps), *params])
     with transaction.atomic():
         for statement in statements:
-            run(statement)
+            result = execute(*statement)
+    return result
 
 
 def save(instance, names: list[str]) -> None:
@@ -164,11 +164,20 @@ def _update_sql(model, names: tuple[str, ...]) -> tuple[str, list]:
 
 def insert(instance) -> None:
     """``instance.save()`` of a new row as one INSERT; the instance gets its new primary key."""
+    adopt(instance, execute(*inserting(instance))[0])
+
+
+def inserting(instance) -> Statement:
+    """The INSERT of new ``instance``, returning its primary key: give the row it returns to adopt()."""
     statement, fields = _insert_sql(type(instance), 1, returning=True)
-    conn = _this_threads_connection()
-    instance.pk = execute(statement, _insert_values([instance], fields, conn))[0][0]
+    return statement, _insert_values([instance], fields, _this_threads_connection())
+
+
+def adopt(instance, row: tuple) -> None:
+    """``instance`` is the row inserting() wrote, whose primary key is ``row``'s first value."""
+    instance.pk = row[0]
     instance._state.adding = False
-    instance._state.db = conn.alias
+    instance._state.db = _this_threads_connection().alias
 
 
 def upsert(instances: list, conflict: tuple[str, ...], replace: tuple[str, ...]) -> Statement:
