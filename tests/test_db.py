@@ -182,6 +182,29 @@ def test_while_django_logs_queries_the_hot_statements_are_logged_too():
     assert len(logged) == 2 and "WHERE s.token" in logged[0]["sql"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_kept_cursor_holds_no_snapshot_so_another_connections_write_shows_at_once():
+    setup = services.start_setup(None)
+    services.start_setup(None)
+    assert services.find_setup(setup.token)[0].username == ""
+    # A statement with more rows than its caller wants, the first of them being all it returns.
+    assert db.execute(f"SELECT id FROM {db.table(Setup)} ORDER BY id", [])[0] == (setup.pk,)  # noqa: S608
+
+    def write():
+        try:
+            Setup.objects.filter(pk=setup.pk).update(username="written elsewhere")
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join()
+    # SQLite keeps a read transaction open while a statement has rows left to step through, and every
+    # other read on the connection, the ORM's too, would see the database as it was.
+    assert Setup.objects.get(pk=setup.pk).username == "written elsewhere"
+    assert services.find_setup(setup.token)[0].username == "written elsewhere"
+
+
 # --- PostgreSQL: statements through libpq (wizard/postgres/statements.py) -----------------------------
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="libpq's calls are PostgreSQL's")

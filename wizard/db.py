@@ -79,7 +79,10 @@ class HotStatements:
     @staticmethod
     def _result(cursor, sql: str, params: list) -> tuple[tuple | None, int]:
         cursor.execute(sql, params)
-        return (cursor.fetchone() if cursor.description else None), cursor.rowcount
+        # Every row is read, not only the first: on SQLite a statement with rows left keeps its read
+        # snapshot, and every later read on this connection would see the database as it was then.
+        rows = cursor.fetchall() if cursor.description else []
+        return (rows[0] if rows else None), cursor.rowcount
 
 
 def load(model, row, start: int = 0):
