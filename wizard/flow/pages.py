@@ -29,7 +29,6 @@ from django.middleware.csrf import get_token
 
 from wizard import db
 from wizard.catalog.models import InstructionTemplate, Platform
-from wizard.db import table
 
 from .models import Setup, TestAttempt
 from .sql import live_secrets, live_secrets_params
@@ -49,7 +48,7 @@ def placeholders() -> dict[str, str]:
 
 @functools.cache
 def _catalog_sql() -> str:
-    platforms, templates = table(Platform), table(InstructionTemplate)
+    platforms, templates = db.table(Platform), db.table(InstructionTemplate)
     published = f"FROM {templates} WHERE status = %s"
     return (
         f"(SELECT COUNT(*) FROM {platforms}), (SELECT MAX(updated_at) FROM {platforms}), "  # noqa: S608
@@ -59,7 +58,7 @@ def _catalog_sql() -> str:
 
 @functools.cache
 def _setup_sql() -> str:
-    setups, attempts = table(Setup), table(TestAttempt)
+    setups, attempts = db.table(Setup), db.table(TestAttempt)
     return (
         f"SELECT s.*, a.id, a.status, a.delivery, {live_secrets()}, {_catalog_sql()} "  # noqa: S608
         f"FROM {setups} s "
