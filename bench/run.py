@@ -41,9 +41,10 @@ def wait_for(url: str) -> None:
 
     for _ in range(200):
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or a worker still starting on a busy machine.
             time.sleep(0.05)
     raise SystemExit(f"bench: nothing answers at {url}")
 
@@ -78,7 +79,11 @@ class Server:
                 "PORTAL_LOG_LEVEL": "WARNING",
             },
         )
-        wait_for(self.url + "/bench/bare/")
+        try:
+            wait_for(self.url + "/bench/bare/")
+        except BaseException:
+            self.stop()
+            raise
 
     def _worker_status(self) -> list[tuple[int, str]]:
         found = []
