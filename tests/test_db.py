@@ -76,6 +76,34 @@ def test_a_setup_found_by_hand_equals_the_orms_reading(way, vault_keys):
 
 
 @both_ways
+def test_a_setup_read_by_hand_is_a_saved_row_the_orm_can_update(way):
+    setup = a_setup_with_every_kind_of_value()
+    found, _ = services.find_setup(setup.token)
+    assert found._state.adding is False and found._state.db == "default"
+    found.username = "saved through the orm"
+    found.save(update_fields=["username"])  # an UPDATE: a row thought new would be INSERTed
+    assert Setup.objects.get(pk=setup.pk).username == "saved through the orm"
+    assert Setup.objects.count() == 1
+
+
+def test_with_an_init_signal_listening_rows_are_made_through_model_init():
+    from django.db.models.signals import post_init
+
+    setup = services.start_setup(None)
+    made = []
+
+    def listen(sender, instance, **kwargs):
+        made.append(instance.pk)
+
+    post_init.connect(listen, sender=Setup)
+    try:
+        assert services.find_setup(setup.token)[0].pk == setup.pk
+    finally:
+        post_init.disconnect(listen, sender=Setup)
+    assert made == [setup.pk]
+
+
+@both_ways
 def test_a_setup_s_app_is_this_worker_s_copy_until_the_app_is_saved(way):
     setup = a_setup_with_every_kind_of_value()
     first = services.find_setup(setup.token)[0].platform

@@ -7,8 +7,13 @@ from the models and every value is a parameter: nothing here is typed by anyone.
 """
 
 import functools
+import inspect
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 
 def table(model) -> str:
@@ -31,11 +36,14 @@ def width(model) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _converters(model, ops) -> list[tuple]:
-    # What the ORM's compiler works out for every query, worked out once per model and connection.
+    """(position, column, converters) of the columns whose values need converting: what the ORM's
+    compiler works out for every query, worked out once per model and connection."""
     found = []
-    for field in model._meta.concrete_fields:
+    for i, field in enumerate(model._meta.concrete_fields):
         column = field.get_col(model._meta.db_table)
-        found.append((column, ops.get_db_converters(column) + field.get_db_converters(ops.connection)))
+        funcs = ops.get_db_converters(column) + field.get_db_converters(ops.connection)
+        if funcs:
+            found.append((i, column, funcs))
     return found
 
 
@@ -89,14 +97,34 @@ def load(model, row, start: int = 0):
     """The ``model`` instance in ``row`` from ``start`` (as columns() selected it); None when a LEFT JOIN
     found no row (its first column, the primary key, is NULL)."""
     conn = _this_threads_connection()
-    converters = _converters(model, conn.ops)
-    values = list(row[start : start + len(converters)])
+    values = list(row[start : start + width(model)])
     if values[0] is None:
         return None
-    for i, (column, funcs) in enumerate(converters):
+    for i, column, funcs in _converters(model, conn.ops):
         for func in funcs:
             values[i] = func(values[i], column, conn)
-    return model.from_db(conn.alias, None, values)
+    attnames = _plain_attnames(model)
+    if attnames is None or pre_init.receivers or post_init.receivers:
+        return model.from_db(conn.alias, None, values)
+    # What Model.__init__ and from_db() do for these fields, without their per-field loop and signals.
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    instance._state.adding = False
+    instance._state.db = conn.alias
+    instance.__dict__.update(zip(attnames, values, strict=True))
+    return instance
+
+
+@functools.cache
+def _plain_attnames(model) -> tuple[str, ...] | None:
+    """The attribute names of ``model``'s columns when Model.__init__ would only store each value in the
+    instance's __dict__ (each attribute is Django's plain deferred one); None when a field has an
+    attribute of its own that does more with a value (a FileField's, say)."""
+    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    fields = model._meta.concrete_fields
+    if any(type(inspect.getattr_static(model, f.attname, None)) not in plain for f in fields):
+        return None
+    return tuple(f.attname for f in fields)
 
 
 def get(model, pk):
