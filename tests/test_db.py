@@ -310,6 +310,14 @@ def test_without_prepared_statements_nothing_is_prepared():
         connection.settings_dict = saved
 
 
+def test_placeholders_become_sqlites_question_marks():
+    from wizard.sqlite.base import qmarked
+
+    assert qmarked("UPDATE t SET a = %s WHERE b = %s") == "UPDATE t SET a = ? WHERE b = ?"
+    with pytest.raises(ValueError):
+        qmarked("SELECT a FROM t WHERE b LIKE 'x%%'")
+
+
 def test_placeholders_are_numbered_as_postgresql_numbers_them():
     from wizard.postgres.statements import numbered
 
@@ -347,9 +355,30 @@ class Writer(threading.Thread):
             self.done.set()
 
 
-def write_in_a_thread(setup_pk: int, timeout: float) -> tuple[list, threading.Thread]:
-    """Another thread's one-statement write, with this timeout: where its outcome (None or the error)
-    will be, and the thread."""
+def second_write_through_the_orm(setup_pk: int) -> None:
+    Setup.objects.filter(pk=setup_pk).update(username="second writer")
+
+
+def second_write_as_a_hot_statement(setup_pk: int) -> None:
+    setup = Setup(pk=setup_pk, username="second writer")
+    db.save(setup, ["username"])
+
+
+def second_write_together_with_another(setup_pk: int) -> None:
+    setup = Setup(pk=setup_pk, username="second writer", step=steps.TEST)
+    db.run_together([db.update(setup, ["username"]), db.update(setup, ["step"])])
+
+
+# Every way a write is made waits its turn the same way.
+writers = pytest.mark.parametrize(
+    "second_write",
+    [second_write_through_the_orm, second_write_as_a_hot_statement, second_write_together_with_another],
+)
+
+
+def write_in_a_thread(setup_pk: int, timeout: float, second_write) -> tuple[list, threading.Thread]:
+    """Another thread's write, with this timeout: where its outcome (None or the error) will be, and
+    the thread."""
     outcome = []
 
     def write():
@@ -357,7 +386,7 @@ def write_in_a_thread(setup_pk: int, timeout: float) -> tuple[list, threading.Th
         options = {**connection.settings_dict["OPTIONS"], "timeout": timeout}
         connection.settings_dict = {**connection.settings_dict, "OPTIONS": options}
         try:
-            Setup.objects.filter(pk=setup_pk).update(username="second writer")
+            second_write(setup_pk)
             outcome.append(None)
         except OperationalError as error:
             outcome.append(error)
@@ -370,15 +399,16 @@ def write_in_a_thread(setup_pk: int, timeout: float) -> tuple[list, threading.Th
 
 
 @sqlite_only
+@writers
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_waits_its_turn_behind_a_transaction_and_readers_never_wait():
+def test_a_writer_waits_its_turn_behind_a_transaction_and_readers_never_wait(second_write):
     setup = services.start_setup(None)
     first = Writer(setup.pk)
     first.start()
     assert first.writing.wait(10)
     # A read goes ahead while the transaction holds the turn.
     assert services.find_setup(setup.token) is not None
-    outcome, second = write_in_a_thread(setup.pk, timeout=10)
+    outcome, second = write_in_a_thread(setup.pk, timeout=10, second_write=second_write)
     second.join(0.3)
     assert second.is_alive() and outcome == []  # waiting its turn, not failing
     first.let_go.set()
@@ -388,19 +418,20 @@ def test_a_writer_waits_its_turn_behind_a_transaction_and_readers_never_wait():
 
 
 @sqlite_only
+@writers
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_that_waits_too_long_gets_an_error_and_a_rollback_frees_the_turn():
+def test_a_writer_that_waits_too_long_gets_an_error_and_a_rollback_frees_the_turn(second_write):
     setup = services.start_setup(None)
     first = Writer(setup.pk, fail=True)
     first.start()
     assert first.writing.wait(10)
-    outcome, second = write_in_a_thread(setup.pk, timeout=0.2)
+    outcome, second = write_in_a_thread(setup.pk, timeout=0.2, second_write=second_write)
     second.join(10)
     # It waited on this process's turn (SQLite's own busy wait says only "database is locked").
     assert "other writers" in str(outcome[0])
     first.let_go.set()
     assert first.done.wait(10)
-    outcome, second = write_in_a_thread(setup.pk, timeout=0.2)
+    outcome, second = write_in_a_thread(setup.pk, timeout=0.2, second_write=second_write)
     second.join(10)
     assert outcome == [None]
     assert Setup.objects.get(pk=setup.pk).username == "second writer"

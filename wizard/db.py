@@ -52,6 +52,10 @@ def _this_threads_connection():
     return connections[DEFAULT_DB_ALIAS]
 
 
+# A statement with its parameters, built here and run by run() or run_together().
+Statement = tuple[str, list]
+
+
 def execute(sql: str, params: list) -> tuple[tuple | None, int]:
     """Run one statement: its first row (None when it returns none) and how many rows it touched.
     The backend (wizard/postgres, wizard/sqlite) decides how: see HotStatements."""
@@ -77,6 +81,18 @@ class HotStatements:
         if held is None or held[0] is not self.connection:
             held = self._statement_cursor = (self.connection, self.cursor())
         return self._result(held[1], sql, params)
+
+    def run_together(self, statements: list[Statement]) -> tuple[tuple | None, int]:
+        with transaction.atomic(using=self.alias):
+            for statement in statements:
+                result = self.run_statement(*statement)
+        return result
+
+    def runs_directly(self) -> bool:
+        """Whether a statement may skip Django's cursor (each backend has its own way to run it): in
+        autocommit (a transaction's BEGIN is Django's to send), with no query logging or execute
+        wrappers to honour."""
+        return self.autocommit and not self.queries_logged and not self.execute_wrappers
 
     def ready_for_statement(self) -> None:
         """What connection.cursor() does first: a connection the server has closed is replaced."""
@@ -150,28 +166,16 @@ def _pk_sql(model, column: str) -> str:
     return f"SELECT {pk} FROM {table(model)} WHERE {field} = %s"  # noqa: S608
 
 
-# A statement with its parameters, built here and run by run() or run_together().
-Statement = tuple[str, list]
-
-
 def run(statement: Statement) -> int:
     """Run one statement; how many rows it touched."""
     return execute(*statement)[1]
 
 
 def run_together(statements: list[Statement]) -> tuple[tuple | None, int]:
-    """Writes that stand or fall together; the last one's result (as execute() gives it). On PostgreSQL
-    they go as one statement (all but the last as data-modifying WITH clauses): one round trip, atomic
-    without BEGIN and COMMIT, which were two more. Elsewhere they run in one transaction. They must write
-    different rows: on PostgreSQL they run on one snapshot and cannot see each other's changes."""
-    if _this_threads_connection().vendor == "postgresql":
-        *before, (last, params) = statements
-        clauses = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(before))
-        return execute(f"WITH {clauses} {last}", [*(p for _, ps in before for p in ps), *params])
-    with transaction.atomic():
-        for statement in statements:
-            result = execute(*statement)
-    return result
+    """Writes that stand or fall together; the last one's result (as execute() gives it). They must
+    write different rows: on PostgreSQL they go as one statement, on one snapshot, and cannot see each
+    other's changes. The backend decides how (see wizard/postgres and wizard/sqlite)."""
+    return _this_threads_connection().run_together(statements)
 
 
 def save(instance, names: list[str]) -> None:

@@ -49,13 +49,17 @@ class DatabaseWrapper(HotStatements, base.DatabaseWrapper):
         with self.wrap_database_errors:
             return runner.run(sql, params)
 
+    def run_together(self, statements: list) -> tuple[tuple | None, int]:
+        """One statement, all but the last as data-modifying WITH clauses: one round trip, atomic
+        without BEGIN and COMMIT, which were two more."""
+        *before, (last, params) = statements
+        clauses = ", ".join(f"w{n} AS ({sql})" for n, (sql, _) in enumerate(before))
+        return self.run_statement(f"WITH {clauses} {last}", [*(p for _, ps in before for p in ps), *params])
+
     def _runs_directly(self) -> bool:
-        """Only where a cursor would add nothing: in autocommit (in a transaction, psycopg's cursor
-        sends its BEGIN), with no query logging or execute wrappers, and with the connection's
-        timestamps loaded in Django's current time zone (else Django's cursor loads them in it)."""
+        # Also: the connection's timestamps load in Django's current time zone (else Django's cursor
+        # loads them in it).
         return (
-            self.autocommit
-            and not self.queries_logged
-            and not self.execute_wrappers
+            self.runs_directly()
             and self.connection.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT).timezone == self.timezone
         )
