@@ -132,6 +132,16 @@ def test_insert_fills_in_defaults_and_the_new_primary_key(way):
 
 
 @both_ways
+@pytest.mark.parametrize("column", ["token", "reference"])
+def test_no_two_setups_share_a_token_or_a_reference(way, column):
+    first = services.start_setup(None)
+    copy = Setup(**{column: getattr(first, column)})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        db.insert(copy)
+    assert Setup.objects.filter(**{column: getattr(first, column)}).count() == 1
+
+
+@both_ways
 def test_save_writes_only_the_named_columns_and_stamps_updated_at(way):
     setup = a_setup_with_every_kind_of_value()
     before = Setup.objects.get(pk=setup.pk)
