@@ -55,6 +55,8 @@ class Server:
     def __init__(self, env: dict, clickatell_url: str, read_timeout: float = 15):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Kept beside the database: where a row counts errors, the server's log says what they were.
+        self.log = open(Path(env["PORTAL_DATA_DIR"]) / f"gunicorn-{self.port}.log", "w")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -70,7 +72,7 @@ class Server:
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             env={
                 **env,
                 "CLICKATELL_PLATFORM_URL": clickatell_url,
@@ -114,6 +116,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log.close()
 
 
 # --- wrk ------------------------------------------------------------------------------------------------
@@ -146,13 +149,17 @@ def wrk(
     )
     os.unlink(fh.name)
     out = result.stdout
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    kinds = {"non-2xx/3xx": sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))}
+    for kind, n in re.findall(r"(connect|read|write|timeout) (\d+)", out):
+        kinds[kind] = kinds.get(kind, 0) + int(n)
+    errors = sum(kinds.values())
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
         "errors": errors,
+        # Which kind, so that a table with errors says where to look.
+        "error_kinds": {kind: n for kind, n in kinds.items() if n},
     }
 
 
@@ -314,6 +321,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print(f"\nThe servers' logs (warnings and errors): {data_dir}/gunicorn-*.log")
 
 
 def shutil_which(name: str) -> str | None:
@@ -350,8 +358,17 @@ def summary(runs: list[dict], baseline_rps: float | None = None) -> tuple[str, s
         f"{rps:.0f} req/s{ratio}, {statistics.median(run['cpu_ms'] for run in runs):.2f} ms CPU/req",
         f"{statistics.median(run['p50'] for run in runs):.1f} ms",
         f"{statistics.median(run['p99'] for run in runs):.1f} ms",
-        f"{sum(run['errors'] for run in runs)}",
+        _errors(runs),
     )
+
+
+def _errors(runs: list[dict]) -> str:
+    kinds: dict[str, int] = {}
+    for run in runs:
+        for kind, n in run.get("error_kinds", {}).items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    total = sum(run["errors"] for run in runs)
+    return f"{total} ({', '.join(f'{kind} {n}' for kind, n in kinds.items())})" if kinds else f"{total}"
 
 
 def measure_steps(env: dict, clickatell_url: str, rows: list, seconds: int, rounds: int) -> None:
