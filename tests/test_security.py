@@ -11,11 +11,13 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.utils.cache import add_never_cache_headers
 
+from wizard.sessions import SessionStore
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
 
@@ -131,6 +133,23 @@ def test_answers_and_redirects_are_never_cached_either(client):
     setup = start(client, "novu")
     assert_never_cached(client.post(url(setup, "fields"), {"confirm": "yes"}))
     assert_never_cached(client.get(url(setup, "instructions")))  # sent back to a step not done yet
+
+
+def test_a_browsers_session_key_is_160_random_bits_and_a_clash_draws_again(client, monkeypatch):
+    setup = start(client, "novu")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.post(url(setup, "credentials"), {"api_key": "Key0123456789abcdefghij=="})
+    client.post(url(setup, "test"), {"phone": MOBILE})  # the session now remembers the phone number
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert re.fullmatch(r"[0-9a-f]{40}", key) and Session.objects.filter(session_key=key).exists()
+
+    draws = iter([key, "f" * 40])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(draws))
+    another = SessionStore()
+    another["phone"] = "+27820000000"
+    another.save()
+    assert another.session_key == "f" * 40
+    assert "phone" not in SessionStore(session_key=key).load()  # the first browser's session is untouched
 
 
 def test_every_form_needs_a_csrf_token():

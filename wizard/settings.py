@@ -212,8 +212,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Sessions are stored server-side and carry no secrets (only which setups this browser started).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are stored server-side and carry no secrets (the phone number a setup was last tested with,
+# an agent's login); wizard/sessions.py draws their keys.
+SESSION_ENGINE = "wizard.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60
