@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -129,6 +130,15 @@ def test_insert_fills_in_defaults_and_the_new_primary_key(way):
     stored = Setup.objects.get(pk=setup.pk)
     assert setup.pk and values(stored) == values(setup)
     assert len(setup.token) == 32 and setup.step == steps.FIELDS
+
+
+@both_ways
+def test_insert_new_adds_a_row_with_its_own_key_once(way):
+    expires = timezone.now() + timedelta(hours=1)
+    assert db.insert_new(Session(session_key="k" * 40, session_data="first", expire_date=expires))
+    assert not db.insert_new(Session(session_key="k" * 40, session_data="second", expire_date=expires))
+    stored = Session.objects.get(session_key="k" * 40)
+    assert (stored.session_data, stored.expire_date) == ("first", expires)
 
 
 @both_ways

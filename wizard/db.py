@@ -202,6 +202,19 @@ def insert(instance) -> None:
     adopt(instance, execute(*inserting(instance))[0])
 
 
+def insert_new(instance) -> bool:
+    """``instance``, whose primary key is its own (not the database's), as a new row unless a row with
+    that key exists: whether it was inserted. One INSERT, atomic without a transaction."""
+    statement, fields = _insert_new_sql(type(instance))
+    return execute(statement, _insert_values([instance], fields, _this_threads_connection()))[1] == 1
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_new_sql(model) -> tuple[str, list]:
+    statement, fields = _insert_sql(model, 1)
+    return f"{statement} ON CONFLICT ({_column(model._meta.pk)}) DO NOTHING", fields
+
+
 def inserting(instance) -> Statement:
     """The INSERT of new ``instance``, returning its primary key: give the row it returns to adopt()."""
     statement, fields = _insert_sql(type(instance), 1, returning=True)
@@ -228,7 +241,8 @@ def _insert_values(instances: list, fields: list, conn) -> list:
 
 @functools.lru_cache(maxsize=64)
 def _insert_sql(model, rows: int, returning: bool = False) -> tuple[str, list]:
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # Every column but a primary key the database numbers.
+    fields = [f for f in model._meta.concrete_fields if f is not model._meta.auto_field]
     names = ", ".join(_column(f) for f in fields)
     values = ", ".join([f"({', '.join(['%s'] * len(fields))})"] * rows)
     statement = f"INSERT INTO {table(model)} ({names}) VALUES {values}"  # noqa: S608
