@@ -62,6 +62,15 @@ def execute(sql: str, params: list) -> tuple[tuple | None, int]:
     return _this_threads_connection().run_statement(sql, params)
 
 
+def between_placeholders(sql: str) -> list[str]:
+    """The text around a statement's ``%s`` placeholders, for a backend to put its own between them.
+    Refuses any other ``%``: these statements are written with plain ``%s`` parameters only."""
+    parts = sql.split("%s")
+    if any("%" in part for part in parts):
+        raise ValueError("these statements take %s placeholders only")
+    return parts
+
+
 class HotStatements:
     """Mixed into the project's database backends: how this module's statements run.
 
@@ -77,10 +86,7 @@ class HotStatements:
             with self.cursor() as cursor:
                 return self._result(cursor, sql, params)
         self.ready_for_statement()
-        held = self.__dict__.get("_statement_cursor")
-        if held is None or held[0] is not self.connection:
-            held = self._statement_cursor = (self.connection, self.cursor())
-        return self._result(held[1], sql, params)
+        return self._result(self.kept("_statement_cursor", self.cursor), sql, params)
 
     def run_together(self, statements: list[Statement]) -> tuple[tuple | None, int]:
         with transaction.atomic(using=self.alias):
@@ -93,6 +99,14 @@ class HotStatements:
         autocommit (a transaction's BEGIN is Django's to send), with no query logging or execute
         wrappers to honour."""
         return self.autocommit and not self.queries_logged and not self.execute_wrappers
+
+    def kept(self, name: str, make):
+        """This connection's ``name``, made by ``make()`` once per driver connection: a reconnect (after
+        a failed health check, say) makes a new one."""
+        held = self.__dict__.get(name)
+        if held is None or held[0] is not self.connection:
+            held = self.__dict__[name] = (self.connection, make())
+        return held[1]
 
     def ready_for_statement(self) -> None:
         """What connection.cursor() does first: a connection the server has closed is replaced."""

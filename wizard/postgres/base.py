@@ -42,12 +42,14 @@ class DatabaseWrapper(HotStatements, base.DatabaseWrapper):
         self.ready_for_statement()
         if not self._runs_directly():
             return super().run_statement(sql, params)
-        runner = self.__dict__.get("_runner")
-        if runner is None or runner.connection is not self.connection:
-            prepare = self.settings_dict["OPTIONS"].get("prepare_threshold") is not None
-            runner = self._runner = Runner(self.connection, prepare)
+        runner = self.kept("_runner", self._new_runner)
         with self.wrap_database_errors:
             return runner.run(sql, params)
+
+    def _new_runner(self) -> Runner:
+        return Runner(
+            self.connection, prepare=self.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+        )
 
     def run_together(self, statements: list) -> tuple[tuple | None, int]:
         """One statement, all but the last as data-modifying WITH clauses: one round trip, atomic

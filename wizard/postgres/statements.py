@@ -15,6 +15,8 @@ among them), so rows read back exactly as through a cursor (tests/test_db.py com
 from psycopg import errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
+from wizard.db import between_placeholders
+
 # A connection prepares each statement once per combination of parameter types; past this many it runs
 # the rest unprepared rather than keep an ever-longer list on the server.
 MAX_PREPARED = 200
@@ -22,9 +24,7 @@ MAX_PREPARED = 200
 
 def numbered(sql: str) -> bytes:
     """Django's ``%s`` placeholders as PostgreSQL's ``$1``, ``$2`` …"""
-    parts = sql.split("%s")
-    if any("%" in part for part in parts):
-        raise ValueError("these statements take %s placeholders only")
+    parts = between_placeholders(sql)
     return ("".join(f"{part}${n}" for n, part in enumerate(parts[:-1], 1)) + parts[-1]).encode()
 
 

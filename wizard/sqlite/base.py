@@ -23,7 +23,7 @@ import threading
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
 
-from wizard.db import HotStatements
+from wizard.db import HotStatements, between_placeholders
 
 # Re-entrant: BEGIN IMMEDIATE itself goes through the cursor below.
 _turn = threading.RLock()
@@ -50,10 +50,7 @@ def _reads_only(query: str) -> bool:
 @functools.lru_cache(maxsize=256)
 def qmarked(sql: str) -> str:
     """Django's ``%s`` placeholders as SQLite's ``?``."""
-    parts = sql.split("%s")
-    if any("%" in part for part in parts):
-        raise ValueError("these statements take %s placeholders only")
-    return "?".join(parts)
+    return "?".join(between_placeholders(sql))
 
 
 class SQLiteCursorWrapper(base.SQLiteCursorWrapper):
@@ -101,10 +98,8 @@ class DatabaseWrapper(HotStatements, base.DatabaseWrapper):
         return result
 
     def _run_directly(self, sql: str, params: list) -> tuple[tuple | None, int]:
-        held = self.__dict__.get("_sqlite_cursor")
-        if held is None or held[0] is not self.connection:
-            held = self._sqlite_cursor = (self.connection, self.connection.cursor())
-        return self._result(held[1], qmarked(sql), params)
+        cursor = self.kept("_sqlite_cursor", self.connection.cursor)
+        return self._result(cursor, qmarked(sql), params)
 
     def create_cursor(self, name=None):
         cursor = self.connection.cursor(factory=SQLiteCursorWrapper)
