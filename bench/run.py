@@ -163,6 +163,14 @@ def wrk(
     }
 
 
+def machine_pace() -> float:
+    """Seconds a fixed loop takes. This machine's pace changes by the hour (the same loop took 0.38 s at
+    one hour and 1.4 s at another), and the ratios in (1) move with it: each table says its run's pace."""
+    start = time.perf_counter()
+    sum(range(3 * 10**7))
+    return time.perf_counter() - start
+
+
 def _ms(value: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -285,6 +293,7 @@ def main() -> None:
     account = {"username": "bench", "password": "bench", "integrations": {API_KEY: "rest"}, "balance": 1e9}
     clickatell = Sandbox({"accounts": [account], "deliver_after_seconds": 0}).start()
     rows: list[tuple[str, ...]] = []
+    pace_before = machine_pace()
     server = Server(env, clickatell.url)
     parts = set(args.parts.split(","))
     try:
@@ -315,7 +324,8 @@ def main() -> None:
         measure_isolation(env, rows, args.seconds)
     clickatell.stop()
     print(
-        f"\nPortal Switch benchmark on {database}, {os.cpu_count()} cores, wrk -t1 -c16 -d{args.seconds}s\n"
+        f"\nPortal Switch benchmark on {database}, {os.cpu_count()} cores, wrk -t1 -c16 -d{args.seconds}s; "
+        f"machine pace (sum(range(3*10**7))): {pace_before:.2f} s before, {machine_pace():.2f} s after\n"
     )
     print("| measure | what | result | p50 | p99 | errors / note |")
     print("|---|---|---|---|---|---|")
