@@ -8,7 +8,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
 
-from wizard import db  # noqa: E402
 from wizard.catalog.loader import load_catalog  # noqa: E402
 from wizard.clickatell.sandbox import Sandbox  # noqa: E402
 from wizard.vault import crypto, store  # noqa: E402
@@ -145,7 +144,7 @@ def agent_client(client, agent):
 
 def keep_secret(owner: str, field: str, value: str, ttl=None) -> None:
     """One secret into the vault, as saving credentials puts them there."""
-    db.run(store.put(store.seal(owner, {field: value}, ttl)))
+    store.put(store.seal(owner, {field: value}, ttl))
 
 
 def dump_database() -> str:

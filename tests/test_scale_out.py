@@ -2,22 +2,15 @@
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
 from django.db import connection
 
-from wizard.vault import crypto
-
 from .conftest import MOBILE, REST_KEY
+from .servers import gunicorn, post, server_env
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
@@ -27,83 +20,12 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def two_servers(sandbox, tmp_path):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        # The test database pytest-django made, so the test can see what the servers write.
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DJANGO_SECRET_KEY": "scale-out-test-secret-key-" + "x" * 40,
-        "PORTAL_VAULT_KEYS": crypto.new_key_spec("shared"),
-        "PORTAL_DATA_DIR": str(tmp_path),
-        "CLICKATELL_PLATFORM_URL": sandbox.url,
-        "CLICKATELL_GATEWAY_URL": sandbox.url,
-        # A day's window: these servers run on the real clock, and an hour's could turn between two sends.
-        "PORTAL_LIMIT_PER_IP": "2/86400",
-    }
-    servers, urls = [], []
-    for _ in range(2):
-        port = free_port()
-        servers.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "wizard.wsgi:application",
-                    "--config",
-                    "wizard/gunicorn.conf.py",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                    "--access-logfile",
-                    "/dev/null",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        for _ in range(100):
-            try:
-                requests.get(url + "/console/login/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-    yield urls
-    for server in servers:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def form_tokens(html: str) -> dict:
-    found = {"csrfmiddlewaretoken": re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)}
-    attempt = re.search(r'name="attempt_token" value="([^"]+)"', html)
-    if attempt:
-        found["attempt_token"] = attempt.group(1)
-    return found
-
-
-def post(browser, url, data):
-    page = browser.get(url, timeout=10)
-    return browser.post(
-        url,
-        data={**form_tokens(page.text), **data},
-        headers={"Referer": url},
-        timeout=10,
-        allow_redirects=False,
-    )
+    # A day's window: these servers run on the real clock, and an hour's could turn between two sends.
+    env = server_env(sandbox, tmp_path, REDIS_URL=settings.REDIS_URL, PORTAL_LIMIT_PER_IP="2/86400")
+    with gunicorn(env) as a, gunicorn(env) as b:
+        yield a, b
 
 
 def test_a_setup_begun_on_one_server_continues_on_the_other_and_limits_count_across_both(

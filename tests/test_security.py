@@ -17,7 +17,6 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.utils.cache import add_never_cache_headers
 
-from wizard.sessions import SessionStore
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
 
@@ -121,7 +120,7 @@ def test_pages_carry_the_security_headers(client, step):
 
 
 def assert_never_cached(response):
-    """The headers Django's never_cache() sets (wizard pages set them as constants, see pages.no_store)."""
+    """The headers Django's never_cache() sets."""
     reference = HttpResponse()
     add_never_cache_headers(reference)
     assert response["Cache-Control"] == reference["Cache-Control"]
@@ -135,21 +134,19 @@ def test_answers_and_redirects_are_never_cached_either(client):
     assert_never_cached(client.get(url(setup, "instructions")))  # sent back to a step not done yet
 
 
-def test_a_browsers_session_key_is_160_random_bits_and_a_clash_draws_again(client, monkeypatch):
+def test_the_number_typed_is_remembered_only_in_the_customers_browser_signed(client, sandbox):
     setup = start(client, "novu")
     client.post(url(setup, "fields"), {"confirm": "yes"})
-    client.post(url(setup, "credentials"), {"api_key": "Key0123456789abcdefghij=="})
-    client.post(url(setup, "test"), {"phone": MOBILE})  # the session now remembers the phone number
-    key = client.cookies[settings.SESSION_COOKIE_NAME].value
-    assert re.fullmatch(r"[0-9a-f]{40}", key) and Session.objects.filter(session_key=key).exists()
+    client.post(url(setup, "credentials"), {"api_key": "RestKeyAbCdEfGhIjKlMnOp=="})
+    client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
+    cookie = client.cookies[settings.PORTAL_PHONE_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert MOBILE in client.get(url(setup, "test")).content.decode()  # the next form is filled in
+    assert MOBILE not in dump_database() and not Session.objects.exists()  # the server keeps it masked only
 
-    draws = iter([key, "f" * 40])
-    monkeypatch.setattr(secrets, "token_hex", lambda n: next(draws))
-    another = SessionStore()
-    another["phone"] = "+27820000000"
-    another.save()
-    assert another.session_key == "f" * 40
-    assert "phone" not in SessionStore(session_key=key).load()  # the first browser's session is untouched
+    other = Client()
+    other.cookies[settings.PORTAL_PHONE_COOKIE_NAME] = cookie.value.replace(MOBILE, "+27831234567")
+    assert "+27831234567" not in other.get(url(setup, "test")).content.decode()  # a forged cookie is ignored
 
 
 def test_every_form_needs_a_csrf_token():

@@ -121,22 +121,16 @@ def database_from_url(url: str) -> dict:
             "DATABASE_URL must be a postgres:// URL (SQLite is the default without it)"
         )
     return {
-        "ENGINE": "wizard.postgres",
+        "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
+        # Connections are kept between requests and checked before a request's first query, so one the
+        # server closed (a restart, a failover) is replaced instead of failing a customer's page.
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        # Parameters sent apart from the SQL, so PostgreSQL can keep the plan of a statement a connection
-        # has run five times (every step request runs the same few): ~10% more step pages per second.
-        # A pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode)
-        # needs DATABASE_PREPARED_STATEMENTS=0.
-        "OPTIONS": {
-            "server_side_binding": True,
-            "prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
-        },
     }
 
 
@@ -145,16 +139,14 @@ if os.environ.get("DATABASE_URL"):
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "wizard.sqlite",
+            "ENGINE": "django.db.backends.sqlite3",
             "NAME": Path(os.environ.get("PORTAL_SQLITE_PATH", DATA_DIR / "db.sqlite3")),
-            # WAL and immediate transactions: concurrent customers wait for the write lock
-            # instead of failing with "database is locked" (and a process's writers queue for it:
-            # wizard/sqlite).
+            # WAL lets readers go on while one connection writes; immediate transactions and a busy
+            # timeout make concurrent writers wait their turn instead of failing with "database is locked".
             # Tests use a file too: concurrency tests need real locking, which in-memory SQLite lacks.
             "TEST": {"NAME": str(DATA_DIR / "test-db.sqlite3")},
-            # Each worker thread keeps its connection: opening one (and its PRAGMAs) per request cost more
-            # than the query it served.
-            "CONN_MAX_AGE": None,
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -172,13 +164,6 @@ CACHES = {
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     ),
-    # Rendered step pages, each stored under a fingerprint of what it shows (flow/pages.py): such an
-    # entry never goes stale, so every worker keeps its own and no request waits on the network for one.
-    "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "pages",
-        "OPTIONS": {"MAX_ENTRIES": 1000},
-    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -212,12 +197,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Sessions are stored server-side and carry no secrets (the phone number a setup was last tested with,
-# an agent's login); wizard/sessions.py draws their keys.
-SESSION_ENGINE = "wizard.sessions"
+# Sessions are stored server-side (Django's database sessions) and carry no secrets: the phone number a
+# setup was last tested with, an agent's login.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60
+# The number a customer last typed for a test SMS, signed, in their own browser (flow/views.py).
+PORTAL_PHONE_COOKIE_NAME = "phone"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
 
@@ -252,6 +238,7 @@ if PORTAL_HTTPS:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_SECURE = True
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    PORTAL_PHONE_COOKIE_NAME = "__Host-phone"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100

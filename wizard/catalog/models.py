@@ -35,8 +35,7 @@ class Platform(models.Model):
         default=False, help_text="The app logs in first (/http/auth) and then sends with a session id."
     )
     source = models.TextField(blank=True)
-    # When the row last changed: remembered step pages (flow/pages.py) and workers' copies of the app
-    # (copies.py) go by it, so change a row through save(), or set updated_at too.
+    # When staff (or the loader) last changed the row.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 """Which instruction template a customer sees, and how a new version becomes it."""
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import InstructionTemplate, Platform
@@ -8,12 +9,15 @@ from .models import InstructionTemplate, Platform
 
 def published_template(platform: Platform | None, signature: str) -> InstructionTemplate | None:
     """The newest published version for the platform when it matches the signature, else the generic one."""
-    published = InstructionTemplate.objects.filter(status=InstructionTemplate.PUBLISHED).order_by("-version")
+    candidates = Q(platform=None, signature=signature)
     if platform is not None and platform.signature == signature:
-        template = published.filter(platform=platform).first()
-        if template is not None:
-            return template
-    return published.filter(platform=None, signature=signature).first()
+        candidates |= Q(platform=platform)
+    return (
+        InstructionTemplate.objects.filter(candidates, status=InstructionTemplate.PUBLISHED)
+        .select_related("platform")
+        .order_by(F("platform").asc(nulls_last=True), "-version")
+        .first()
+    )
 
 
 def subject_filter(template: InstructionTemplate) -> dict:

@@ -9,7 +9,7 @@ from wizard.clickatell.signatures import Signature, choices
 from . import steps
 from .references import new_reference
 
-# Secrets in the vault belong to "setup:<id>" (sql.live_secrets finds them by that name too).
+# Secrets in the vault belong to "setup:<id>" (services finds a setup's held secrets by that name too).
 VAULT_OWNER_PREFIX = "setup:"
 
 
@@ -58,8 +58,7 @@ class Setup(models.Model):
         # The console lists setups newest first under one filter at a time; each of these lets the
         # database walk the filter in date order and stop after a page, however many setups exist.
         # They are the only indexes on the filtered columns: every answer's UPDATE sets updated_at, so
-        # it writes an entry in every index the table has (19 on PostgreSQL before, 9 now: ~0.07 ms of
-        # the server's CPU an answer).
+        # it writes an entry in every index the table has.
         indexes = [
             models.Index(fields=["step", "-updated_at"], name="setup_step_recent"),
             models.Index(fields=["last_outcome", "-updated_at"], name="setup_outcome_recent"),

@@ -1,16 +1,16 @@
 """What the wizard does to a setup. Views call these; nothing here knows about requests or templates."""
 
-import functools
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from wizard import db
-from wizard.catalog import copies
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
 from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
 from wizard.catalog.templates import published_template
@@ -19,64 +19,74 @@ from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
-from . import limits, sql, steps
-from .models import Setup, TestAttempt
+from . import limits, steps
+from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
 
 log = logging.getLogger(__name__)
 
 SECRET_FIELDS = [steps.PASSWORD, steps.API_KEY]
 
 
-@functools.cache
-def _find_setup_sql() -> str:
-    return (
-        f"SELECT {db.columns(Setup, 's')}, {sql.live_secrets(one_field=True)}, p.updated_at "  # noqa: S608
-        f"FROM {db.table(Setup)} s LEFT JOIN {db.table(Platform)} p ON p.id = s.platform_id "
-        f"WHERE s.token = %s"
+def _setups():
+    """Setups with their app, and until when the vault holds their API Key (None when it holds none).
+
+    Every signature takes an API Key and a setup's secrets are saved together, so the key's expiry is
+    the setup's: one subquery answers both "are the credentials still held?" and "until when?".
+    """
+    owner = Concat(Value(VAULT_OWNER_PREFIX), Cast(OuterRef("pk"), CharField()))
+    api_key = store.live_secrets().filter(owner=owner, field=steps.API_KEY)
+    return Setup.objects.select_related("platform").annotate(
+        secrets_expire_at=Subquery(api_key.values("expires_at")[:1])
     )
 
 
 def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
-    """The setup behind a customer's link, with its app and its progress; None when there is none.
-
-    Every step request starts here, so this is one hand-written statement (see wizard/db.py), not
-    three ORM queries (setup and app, then the vault); the app comes from this worker's copies
-    (wizard/catalog/copies.py), by the updated_at the statement reads.
-    """
-    row, _ = db.execute(_find_setup_sql(), [*sql.live_secrets_params(steps.API_KEY), token])
-    if row is None:
+    """The setup behind a customer's link, with its app and its progress; None when there is none."""
+    setup = _setups().filter(token=token).first()
+    if setup is None:
         return None
-    setup = db.load(Setup, row)
-    api_key_held = row[db.width(Setup)]
-    if setup.platform_id is not None:
-        setup.platform = copies.platform(setup.platform_id, row[db.width(Setup) + 1])
     return setup, steps.Progress(
         app_chosen=setup.app_chosen,
         signature=setup.signature,
         credentials_given=setup.credentials_saved_at is not None,
-        secrets_held=setup.credentials_saved_at is not None and bool(api_key_held),
+        secrets_held=setup.credentials_saved_at is not None and setup.secrets_expire_at is not None,
     )
 
 
+def _save(setup: Setup, *fields: str) -> None:
+    """Write only the named columns (and the time of the change): a request never writes back what it
+    did not change, so it cannot undo another request's write to the same setup."""
+    setup.save(update_fields=[*fields, "updated_at"])
+
+
 def move_to(setup: Setup, step: str) -> None:
+    """The step the customer is looking at. The test step's form carries a send token: one is issued
+    with the move when the setup has none."""
+    changed = []
     if setup.step != step:
         setup.step = step
-        db.save(setup, ["step", "updated_at"])
+        changed.append("step")
+    if step == steps.TEST and not setup.send_token:
+        setup.send_token = secrets.token_urlsafe(16)
+        changed.append("send_token")
+    if changed:
+        _save(setup, *changed)
 
 
 def send_customer_to(setup: Setup, step: str) -> None:
     """A support agent's request: the customer's next page load opens this step."""
     setup.agent_requested_step = step
-    db.save(setup, ["agent_requested_step", "updated_at"])
+    _save(setup, "agent_requested_step")
 
 
 def take_agent_request(setup: Setup) -> str:
-    """The step an agent asked for, once; '' when none is pending."""
+    """The step an agent asked for, once; '' when none is pending (or another request took it)."""
     step = setup.agent_requested_step
-    if step:
-        Setup.objects.filter(pk=setup.pk).update(agent_requested_step="")
-        setup.agent_requested_step = ""
-    return step
+    if not step:
+        return ""
+    setup.agent_requested_step = ""
+    taken = Setup.objects.filter(pk=setup.pk, agent_requested_step=step).update(agent_requested_step="")
+    return step if taken else ""
 
 
 def secrets_held_until(setup: Setup):
@@ -86,14 +96,12 @@ def secrets_held_until(setup: Setup):
 
 def find_platform_id(slug: str) -> int | None:
     """The catalog app's id (all choosing it needs), or None when there is no such app."""
-    return db.pk_of(Platform, "slug", slug)
+    return Platform.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
 def start_setup(platform_id: int | None) -> Setup:
-    """A new setup with its app chosen, in one INSERT: it has no credentials or boxes to drop yet."""
-    setup = Setup(platform_id=platform_id, app_unlisted=platform_id is None, step=steps.FIELDS)
-    db.insert(setup)
-    return setup
+    """A new setup with its app chosen: it has no credentials or boxes to drop yet."""
+    return Setup.objects.create(platform_id=platform_id, app_unlisted=platform_id is None, step=steps.FIELDS)
 
 
 # What an answer may change: it writes only these columns (the credential state only when it was dropped).
@@ -113,12 +121,12 @@ def choose_app(setup: Setup, platform_id: int | None) -> None:
     setup.app_unlisted = platform_id is None
     setup.step = steps.FIELDS
     if not changed:
-        db.save(setup, ["step", "updated_at"])
+        _save(setup, "step")
         return
     # Another app may use another signature: the boxes must be confirmed again.
     _drop_credentials(setup)
     setup.app_fields = setup.portal_integration = setup.signature = ""
-    db.save(setup, ["platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step", "updated_at"])
+    _save(setup, "platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step")
 
 
 def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> None:
@@ -131,7 +139,7 @@ def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -
     setup.portal_integration = portal_integration if signature.portal_native else ""
     setup.signature = signature.value
     setup.step = steps.CREDENTIALS
-    db.save(setup, [*_BOXES, *(_CREDENTIAL_STATE if dropped else []), "step", "updated_at"])
+    _save(setup, *_BOXES, *(_CREDENTIAL_STATE if dropped else []), "step")
 
 
 def _drop_credentials(setup: Setup) -> None:
@@ -147,7 +155,7 @@ def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
     The form asks only for what the signature takes, so a secret it doesn't take is never given here, and
     none is held: a change of signature drops every secret (_drop_credentials).
     """
-    # Encrypted before the writes: on SQLite their transaction holds the database's write lock.
+    # Encrypted before the transaction: on SQLite it holds the database's write lock.
     sealed = store.seal(setup.vault_owner, {name: cleaned[name] for name in SECRET_FIELDS if name in cleaned})
     setup.username = cleaned.get(steps.USERNAME, "")
     setup.api_key_hint = steps.key_hint(cleaned[steps.API_KEY])
@@ -156,34 +164,13 @@ def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
     setup.test_passed_at = None
     setup.delivery_confirmed = None
     setup.step = steps.TEST
-    db.run_together(
-        [
-            store.put(sealed),
-            db.update(setup, ["password_has_reserved_chars", *_CREDENTIAL_STATE, "step", "updated_at"]),
-        ]
-    )
+    with transaction.atomic():
+        store.put(sealed)
+        _save(setup, "password_has_reserved_chars", *_CREDENTIAL_STATE, "step")
 
 
 def forget_credentials(setup: Setup) -> int:
     return store.forget(setup.vault_owner)
-
-
-def issue_send_token(setup: Setup) -> str:
-    """The token the next send form carries. Kept until used, so reloads and a second tab share it."""
-    if not setup.send_token:
-        setup.send_token = secrets.token_urlsafe(16)
-        Setup.objects.filter(pk=setup.pk).update(send_token=setup.send_token)
-    return setup.send_token
-
-
-def claim_send_token(setup: Setup, token: str) -> bool:
-    """True exactly once per issued token, across processes (an atomic conditional update)."""
-    if not token:
-        return False
-    claimed = Setup.objects.filter(pk=setup.pk, send_token=token).update(send_token="") == 1
-    if claimed:
-        setup.send_token = ""
-    return claimed
 
 
 def test_message(setup: Setup) -> str:
@@ -208,10 +195,14 @@ class SendResult:
     refusal: limits.Refusal | None = None
     credentials_gone: bool = False
     credentials_unreadable: bool = False
+    already_sent: bool = False
 
 
-def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
-    """Send the test exactly as the customer's app will, if every limit allows it."""
+def send_test(setup: Setup, send_token: str, phone_e164: str, client_ip: str) -> SendResult:
+    """Send the test exactly as the customer's app will, once per form (``send_token``), if every limit
+    allows it. A refused send leaves the form's token unspent, so the same form may try again later."""
+    if not send_token or send_token != setup.send_token:
+        return SendResult(already_sent=True)
     try:
         credentials = _credentials(setup)
     except store.SecretUnavailable:
@@ -233,7 +224,12 @@ def run_test_send(setup: Setup, phone_e164: str, client_ip: str) -> SendResult:
         )
         if refusal:
             return SendResult(refusal=refusal)
-        return SendResult(attempt=_send(setup, credentials, phone_e164, client_ip))
+        attempt = _start(setup, send_token, phone_e164)
+        if attempt is None:
+            # The same form, posted twice at once: the other request spent the token first (this one
+            # was charged to the budgets, but nothing more is sent).
+            return SendResult(already_sent=True)
+        return SendResult(attempt=_send(setup, attempt, credentials, phone_e164, client_ip))
     finally:
         limits.send_slots.release()
 
@@ -252,14 +248,26 @@ _ATTEMPT_RESULT = [
 ]
 
 
-def _send(setup: Setup, credentials: client.Credentials, phone_e164: str, client_ip: str) -> TestAttempt:
-    attempt = TestAttempt(
+def _start(setup: Setup, send_token: str, phone_e164: str) -> TestAttempt | None:
+    """Put the attempt on record, then spend the form's token, both before the call: a send that never
+    returns still leaves its trace. The token is spent by a conditional UPDATE, which lets exactly one
+    request through, across processes; the others take their attempt back and get None."""
+    attempt = TestAttempt.objects.create(
         setup=setup, signature=setup.signature, destination_masked=steps.mask_number(phone_e164)
     )
-    setup.last_outcome = TestAttempt.PENDING
-    # Written before the call, together: a send that never returns still leaves its trace.
-    row, _ = db.run_together([db.update(setup, ["last_outcome", "updated_at"]), db.inserting(attempt)])
-    db.adopt(attempt, row)
+    spent = Setup.objects.filter(pk=setup.pk, send_token=send_token).update(
+        send_token="", last_outcome=TestAttempt.PENDING, updated_at=timezone.now()
+    )
+    if not spent:
+        attempt.delete()
+        return None
+    setup.send_token, setup.last_outcome = "", TestAttempt.PENDING
+    return attempt
+
+
+def _send(
+    setup: Setup, attempt: TestAttempt, credentials: client.Credentials, phone_e164: str, client_ip: str
+) -> TestAttempt:
     outcome = client.send_test(
         setup.signature_enum,
         credentials,
@@ -280,12 +288,9 @@ def _send(setup: Setup, credentials: client.Credentials, phone_e164: str, client
     if outcome.accepted:
         setup.test_passed_at = attempt.finished_at
         setup.delivery_confirmed = None
-    db.run_together(
-        [
-            db.update(attempt, _ATTEMPT_RESULT),
-            db.update(setup, ["last_outcome", "test_passed_at", "delivery_confirmed", "updated_at"]),
-        ]
-    )
+    with transaction.atomic():
+        attempt.save(update_fields=_ATTEMPT_RESULT)
+        _save(setup, "last_outcome", "test_passed_at", "delivery_confirmed")
     if attempt.diagnosis_key in limits.AUTH_FAILURES:
         limits.record_auth_failure(setup_id=setup.pk, client_ip=client_ip, username=setup.username)
     log.info(
@@ -314,7 +319,7 @@ def confirm_delivery(setup: Setup, arrived: bool) -> None:
     if arrived:
         forget_credentials(setup)
         setup.step = steps.INSTRUCTIONS
-    setup.save()
+    _save(setup, "delivery_confirmed", "step")
 
 
 def latest_attempt(setup: Setup) -> TestAttempt | None:
@@ -443,7 +448,7 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         rendered = render(template.body, values)
     if record and template and setup.instructions_shown_id != template.pk:
         setup.instructions_shown = template
-        db.save(setup, ["instructions_shown", "updated_at"])
+        _save(setup, "instructions_shown")
     return Instructions(
         app_name=values["app_name"],
         settings_path=values["settings_path"],

@@ -1,36 +1,29 @@
 """Thin views: read the request, call one service, render the whole page or (for htmx) just the step."""
 
-import functools
-
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
-from django.urls import get_script_prefix, reverse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
 
-from . import limits, pages, services, steps
+from . import limits, services, steps
 from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, PhoneForm
 from .models import Setup
 
 
 def step_url(setup: Setup, step: str) -> str:
-    before, after = _step_path(step, get_script_prefix())
-    return before + setup.token + after
-
-
-@functools.lru_cache(maxsize=64)
-def _step_path(step: str, script_prefix: str) -> tuple[str, str]:
-    # reverse() walks the URLconf on every call (~0.02 ms); a step's address differs only by its token.
-    return tuple(reverse(f"flow:{step}", args=["token"]).rsplit("token", 1))
+    return reverse(f"flow:{step}", args=[setup.token])
 
 
 def redirect_to(setup: Setup, step: str, query: str = "") -> HttpResponseRedirect:
-    # Not redirect(): given a path, it first tries it as a view name, and that failure costs ~0.025 ms.
-    return HttpResponseRedirect(step_url(setup, step) + query)
+    return redirect(step_url(setup, step) + query)
 
 
 def _posted(request):
@@ -82,11 +75,23 @@ def _render(
         **context,
     }
     # One template serves both: the whole page, or for htmx only the part it swaps.
-    part = pages.fragment(request)
-    name = f"{template}#{part}" if part else template
-    return pages.respond(
-        request, render_to_string(name, {**context, **pages.placeholders()}, request), status
-    )
+    response = render(request, _template_or_partial(request, template), context, status=status)
+    if request.htmx and request.method == "GET":
+        response["HX-Push-Url"] = request.get_full_path()
+    return response
+
+
+def _template_or_partial(request, template: str) -> str:
+    """The template partial an htmx request swaps (the step, or the app search's list), else the page."""
+    if request.htmx and not request.htmx.history_restore_request:
+        part = "platform-list" if request.htmx.target == "platform-list" else "wizard"
+        return f"{template}#{part}"
+    return template
+
+
+def wizard_page(view):
+    """What every step page is: never cached on the way, and different for htmx than for a page load."""
+    return never_cache(vary_on_headers("HX-Request")(view))
 
 
 def _guarded_step(request, token: str, step: str):
@@ -109,9 +114,8 @@ def _guarded_step(request, token: str, step: str):
 # --- step 1: which app ------------------------------------------------------------------------------
 
 
-@pages.no_store
+@wizard_page
 @require_http_methods(["GET", "HEAD", "POST"])
-@pages.remembered
 def app_step(request, token: str | None = None):
     setup, progress = _setup_or_404(token) if token else (None, None)
     if request.method == "POST":
@@ -153,9 +157,8 @@ def _app_boxes(platform: Platform) -> list[tuple[str, str]]:
     return [(label, roles.get(label, "other")) for label in platform.field_labels]
 
 
-@pages.no_store
+@wizard_page
 @require_http_methods(["GET", "HEAD", "POST"])
-@pages.remembered
 def fields_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.FIELDS)
     if go:
@@ -204,10 +207,9 @@ def fields_step(request, token: str):
 # --- step 3: credentials -------------------------------------------------------------------------------
 
 
-@pages.no_store
+@wizard_page
 @sensitive_post_parameters("password", "api_key")
 @require_http_methods(["GET", "HEAD", "POST"])
-@pages.remembered
 def credentials_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
@@ -227,7 +229,7 @@ def credentials_step(request, token: str):
             "current_step": steps.CREDENTIALS,
             "form": form,
             "signature": setup.signature_enum,
-            "expires_at": services.secrets_held_until(setup),
+            "expires_at": setup.secrets_expire_at,
         },
         setup,
         progress=progress,
@@ -245,26 +247,49 @@ def forget(request, token: str):
 # --- step 4: the live test send -------------------------------------------------------------------------
 
 
-def _phone_session_key(setup: Setup) -> str:
-    return f"phone:{setup.pk}"
+# The number a customer typed is remembered in their own browser (a signed cookie), for the next test's
+# form: the server keeps only its masked form, on the attempt.
+PHONE_COOKIE_SALT = "portal-switch.phone"
 
 
-@pages.no_store
+def _remembered_phone(request) -> str:
+    return request.get_signed_cookie(
+        settings.PORTAL_PHONE_COOKIE_NAME,
+        default="",
+        salt=PHONE_COOKIE_SALT,
+        max_age=settings.SESSION_COOKIE_AGE,
+    )
+
+
+def _remember_phone(response, phone: str):
+    response.set_signed_cookie(
+        settings.PORTAL_PHONE_COOKIE_NAME,
+        phone,
+        salt=PHONE_COOKIE_SALT,
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+@wizard_page
 @require_http_methods(["GET", "HEAD", "POST"])
-@pages.remembered
 def test_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.TEST)
     if go:
         return go
-    form = PhoneForm(_posted(request), initial={"phone": request.session.get(_phone_session_key(setup), "")})
+    form = PhoneForm(_posted(request), initial={"phone": _remembered_phone(request)})
     refusal = None
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
-        request.session[_phone_session_key(setup)] = phone
-        if not services.claim_send_token(setup, form.cleaned_data["attempt_token"]):
+        result = services.send_test(
+            setup, form.cleaned_data["attempt_token"], phone, limits.client_ip(request)
+        )
+        if result.already_sent:
             messages.info(request, "That test was already sent: its result is below.")
-            return redirect_to(setup, steps.TEST)
-        result = services.run_test_send(setup, phone, limits.client_ip(request))
+            return _remember_phone(redirect_to(setup, steps.TEST), phone)
         if result.credentials_gone:
             messages.warning(
                 request,
@@ -274,10 +299,11 @@ def test_step(request, token: str):
             )
             return redirect_to(setup, steps.CREDENTIALS)
         if result.refusal is None:
-            return redirect_to(setup, steps.TEST)
+            return _remember_phone(redirect_to(setup, steps.TEST), phone)
         refusal = result.refusal
     attempt = services.latest_attempt(setup)
-    form.initial["attempt_token"] = services.issue_send_token(setup)
+    services.move_to(setup, steps.TEST)  # a send spends the form's token: the page gets a new one
+    form.initial["attempt_token"] = setup.send_token
     if request.method == "POST":
         form.data = form.data.copy()
         form.data["attempt_token"] = form.initial["attempt_token"]
@@ -307,7 +333,7 @@ def test_step(request, token: str):
     return response
 
 
-@pages.no_store
+@never_cache
 @require_POST
 def check_delivery(request, token: str):
     setup, _ = _setup_or_404(token)
@@ -318,7 +344,7 @@ def check_delivery(request, token: str):
     return redirect_to(setup, steps.TEST)
 
 
-@pages.no_store
+@never_cache
 @require_POST
 def confirm_delivery(request, token: str):
     setup, _ = _setup_or_404(token)
@@ -338,9 +364,8 @@ def confirm_delivery(request, token: str):
 # --- step 5: instructions ---------------------------------------------------------------------------------
 
 
-@pages.no_store
+@wizard_page
 @require_http_methods(["GET", "HEAD"])
-@pages.remembered
 def instructions_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
     if go:
@@ -358,7 +383,7 @@ def instructions_step(request, token: str):
     )
 
 
-@pages.no_store
+@never_cache
 @require_http_methods(["GET", "HEAD"])
 def instructions_download(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)

@@ -7,8 +7,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from wizard import db
-
 from . import crypto
 from .crypto import SecretUnavailable
 from .models import StoredSecret
@@ -17,6 +15,7 @@ __all__ = [
     "SecretUnavailable",
     "expiry_of",
     "forget",
+    "live_secrets",
     "purge_expired",
     "put",
     "read_secrets",
@@ -51,18 +50,24 @@ def seal(owner: str, values: dict[str, str], ttl: timedelta | None = None) -> li
     return rows
 
 
-def put(rows: list[StoredSecret]) -> db.Statement:
-    """The statement that stores sealed secrets (run it with db.run or db.run_together): each replaces
-    its owner's earlier value of that field, and its expiry starts again."""
-    return db.upsert(
+def put(rows: list[StoredSecret]) -> None:
+    """Store sealed secrets: each replaces its owner's earlier value of that field, and its expiry
+    starts again."""
+    StoredSecret.objects.bulk_create(
         rows,
-        conflict=("owner", "field"),
-        replace=("key_id", "nonce", "ciphertext", "created_at", "expires_at"),
+        update_conflicts=True,
+        unique_fields=["owner", "field"],
+        update_fields=["key_id", "nonce", "ciphertext", "created_at", "expires_at"],
     )
 
 
+def live_secrets():
+    """The secrets not yet expired: an expired one is never used, even before the purge deletes it."""
+    return StoredSecret.objects.filter(expires_at__gt=timezone.now())
+
+
 def _live(owner: str):
-    return StoredSecret.objects.filter(owner=owner, expires_at__gt=timezone.now())
+    return live_secrets().filter(owner=owner)
 
 
 def expiry_of(owner: str) -> datetime | None:
@@ -90,7 +95,8 @@ def read_secrets(owner: str, fields: list[str]) -> dict[str, str]:
 
 def forget(owner: str) -> int:
     """Delete every secret the owner holds; how many there were."""
-    return db.run((f"DELETE FROM {db.table(StoredSecret)} WHERE owner = %s", [owner]))  # noqa: S608
+    deleted, _ = StoredSecret.objects.filter(owner=owner).delete()
+    return deleted
 
 
 def purge_expired(now: datetime | None = None) -> int:

@@ -1,0 +1,126 @@
+"""A step page always shows what is true when it is asked for: every change shows on the next look."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from wizard.catalog.models import InstructionTemplate
+from wizard.catalog.templates import publish
+from wizard.flow import services
+from wizard.flow.models import TestAttempt
+from wizard.vault.models import StoredSecret
+
+from .conftest import MOBILE, REST_KEY
+from .journeys import send_test_sms, url, walk_to_test
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def accepted_test(client):
+    """A setup whose test send Clickatell accepted: every step page can be shown."""
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    assert send_test_sms(client, setup).status_code == 302
+    return setup
+
+
+def test_htmx_gets_the_step_alone_and_a_page_load_the_whole_page(client, sandbox):
+    setup = accepted_test(client)
+    path = url(setup, "test")
+    fragment = client.get(path, headers={"HX-Request": "true", "HX-Target": "wizard"})
+    whole = client.get(path)
+    assert "<html" in text(whole) and "<html" not in text(fragment) and 'id="wizard"' in text(whole)
+    assert fragment["HX-Push-Url"] == path and "HX-Request" in whole["Vary"]
+    search = client.get("/", {"q": "zabbix"}, headers={"HX-Request": "true", "HX-Target": "platform-list"})
+    assert "zabbix-sms-client" in text(search) and "<form" not in text(search)
+
+
+def test_every_step_pages_form_carries_a_csrf_token_that_django_accepts(sandbox):
+    strict = Client(enforce_csrf_checks=True)
+    home = text(strict.get("/"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', home).group(1)
+    started = strict.post("/", {"platform": "novu", "csrfmiddlewaretoken": token})
+    assert started.status_code == 302
+    fields = text(strict.get(started["Location"]))
+    again = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', fields).group(1)
+    assert again != token  # masked afresh on every page, as Django does
+    assert (
+        strict.post(started["Location"], {"confirm": "yes", "csrfmiddlewaretoken": again}).status_code == 302
+    )
+
+
+def test_forgetting_the_credentials_shows_at_once(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    assert "We hold your credentials" in text(client.get(url(setup, "credentials")))
+    services.forget_credentials(setup)  # the vault changes; the setup row does not
+    assert "We hold your credentials" not in text(client.get(url(setup, "credentials")))
+
+
+def test_secrets_expiring_show_at_once(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    assert client.get(url(setup, "test")).status_code == 200
+    StoredSecret.objects.filter(owner=setup.vault_owner).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.get(url(setup, "test"))["Location"].endswith("/credentials/")
+
+
+def test_a_delivery_update_shows_at_once(client, sandbox):
+    setup = accepted_test(client)
+    assert "on its way" in text(client.get(url(setup, "test")))
+    TestAttempt.objects.filter(setup=setup).update(delivery="delivered")
+    assert "delivered to the phone" in text(client.get(url(setup, "test")))
+
+
+def test_a_pending_attempt_tells_the_truth_as_the_clock_moves(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    attempt = TestAttempt.objects.create(
+        setup=setup, signature=setup.signature, destination_masked="+278…567"
+    )
+    assert "Sending…" in text(client.get(url(setup, "test")))
+    TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - timedelta(minutes=1))
+    html = text(client.get(url(setup, "test")))
+    assert "know whether the test was sent" in html and "Sending…" not in html
+
+
+def test_an_agents_request_shows_at_once(client, sandbox):
+    setup = accepted_test(client)
+    assert client.get(url(setup, "test")).status_code == 200
+    services.send_customer_to(setup, "credentials")
+    assert client.get(url(setup, "test"))["Location"].endswith("/credentials/")
+    assert client.get(url(setup, "test")).status_code == 200  # taken once
+
+
+def test_newly_published_instructions_show_at_once(client, sandbox):
+    setup = accepted_test(client)
+    client.post(url(setup, "test") + "confirm/", {"arrived": "yes"})
+    assert "Open the new panel" not in text(client.get(url(setup, "instructions")))
+    draft = InstructionTemplate.objects.create(
+        platform=setup.platform,
+        signature=setup.signature,
+        version=99,
+        body="Open the new panel of {{ app_name }}.",
+    )
+    publish(draft)
+    assert "Open the new panel of Novu (" in text(client.get(url(setup, "instructions")))
+
+
+def test_a_message_shows_once(client, sandbox):
+    setup = accepted_test(client)
+    response = client.post(url(setup, "test") + "confirm/", {"arrived": "no"}, follow=True)
+    assert "Sorry it didn" in text(response)
+    assert "Sorry it didn" not in text(client.get(url(setup, "test")))
+
+
+def test_another_number_typed_in_this_browser_is_shown_not_the_earlier_one(client, sandbox):
+    setup = accepted_test(client)
+    assert f'value="{MOBILE}"' in text(client.get(url(setup, "test")))
+    send_test_sms(client, setup, "+27831234567")
+    page = text(client.get(url(setup, "test")))
+    assert 'value="+27831234567"' in page and MOBILE not in page
