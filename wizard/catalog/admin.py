@@ -60,12 +60,11 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # A published (or retired) version is never changed in place: the edit becomes a new draft.
         if change and obj.status != InstructionTemplate.DRAFT:
-            obj.pk = None
-            obj._state.adding = True
+            obj.pk = None  # saved as a new row
             obj.status = InstructionTemplate.DRAFT
             obj.published_at = None
             messages.info(request, "Saved as a new draft version; the published version is unchanged.")
-        if obj._state.adding:
+        if obj.pk is None:
             obj.version = next_version(obj)
         obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
