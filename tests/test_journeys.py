@@ -426,3 +426,13 @@ def test_htmx_requests_get_only_the_step(client):
 def test_htmx_search_returns_only_the_list(client):
     html = page(client.get("/", {"q": "woo"}, headers={"HX-Request": "true", "HX-Target": "platform-list"}))
     assert html.lstrip().startswith('<div id="platform-list"') and "WooCommerce" in html
+
+
+@pytest.mark.parametrize("column", ["token", "reference"])
+def test_no_two_setups_share_a_token_or_a_reference(column):
+    from django.db import IntegrityError, transaction
+
+    first = Setup.objects.create()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Setup.objects.create(**{column: getattr(first, column)})
+    assert Setup.objects.filter(**{column: getattr(first, column)}).count() == 1

@@ -136,3 +136,26 @@ def test_bad_key_configuration_fails_loudly(spec, problem):
 def test_the_stored_row_never_prints_its_value(vault_keys):
     keep_secret("setup:1", "api_key", CANARY)
     assert CANARY not in str(StoredSecret.objects.get())
+
+
+def test_forget_deletes_only_that_owners_secrets(vault_keys):
+    keep_secret("setup:1", "api_key", CANARY)
+    keep_secret("setup:2", "password", CANARY)
+    assert store.forget("setup:1") == 1
+    assert store.forget("setup:1") == 0
+    assert list(StoredSecret.objects.values_list("owner", "field")) == [("setup:2", "password")]
+
+
+def test_saved_credentials_stand_or_fall_with_their_setup(vault_keys):
+    """The secrets and the setup's facts about them are written in one transaction."""
+    from django.db import DatabaseError
+
+    from wizard.flow import services
+    from wizard.flow.models import Setup
+
+    setup = services.start_setup(None)
+    setup.signature = "platform_rest"
+    Setup.objects.filter(pk=setup.pk).delete()  # gone between reading it and saving (say, purged)
+    with pytest.raises(DatabaseError):
+        services.save_credentials(setup, {"api_key": CANARY})
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()

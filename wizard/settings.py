@@ -197,8 +197,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Sessions are stored server-side (Django's database sessions) and carry no secrets: the phone number a
-# setup was last tested with, an agent's login.
+# Sessions are stored server-side (Django's database sessions) and carry no secrets: an agent's login.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 8 * 60 * 60

@@ -42,8 +42,9 @@ def _setups():
 
 def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     """The setup behind a customer's link, with its app and its progress; None when there is none."""
-    setup = _setups().filter(token=token).first()
-    if setup is None:
+    try:
+        setup = _setups().get(token=token)
+    except Setup.DoesNotExist:
         return None
     return setup, steps.Progress(
         app_chosen=setup.app_chosen,
