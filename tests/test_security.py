@@ -256,3 +256,70 @@ def test_behind_https_cookies_are_host_prefixed_and_hsts_is_sent(tmp_path):
     csrf = seen["cookies"]["__Host-csrftoken"]
     assert csrf["secure"] is True and csrf["httponly"] is True and csrf["samesite"] == "Strict"
     assert csrf["path"] == "/"
+
+
+CANARY_KEY = "CanaryKeyQ7b2xV9kLp3NwXY=="
+
+
+@pytest.fixture
+def saving_credentials_fails_on_the_database(db):
+    """The database refuses the setup's UPDATE that saving this key's credentials makes (its hint,
+    'XY=='), inside their transaction, while the key is in the request's hands."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_hint() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.api_key_hint = 'XY==' THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_hint BEFORE UPDATE ON flow_setup FOR EACH ROW EXECUTE FUNCTION refuse_hint()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_hint BEFORE UPDATE ON flow_setup WHEN NEW.api_key_hint = 'XY==' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+
+
+def failed_save(client) -> object:
+    setup = start(client, "novu")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.raise_request_exception = False
+    response = client.post(url(setup, "credentials"), {"api_key": CANARY_KEY})
+    assert response.status_code == 500
+    return response
+
+
+def test_the_debug_page_of_a_failed_credentials_save_never_shows_the_key(
+    client, settings, vault_keys, saving_credentials_fails_on_the_database
+):
+    settings.DEBUG = True
+    html = failed_save(client).content.decode()
+    assert "save_credentials" in html and "Local vars" in html  # the page shows the frames and their locals
+    assert CANARY_KEY not in html and CANARY_KEY[:-4] not in html
+
+
+def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_key(
+    client, settings, mailoutbox, vault_keys, saving_credentials_fails_on_the_database
+):
+    """Admins' error e-mails, with the HTML report (the debug page, local variables and all) attached."""
+    from django.utils.log import AdminEmailHandler
+
+    settings.ADMINS = ["ops@example.com"]
+    with_html = AdminEmailHandler(include_html=True)
+    logging.getLogger("django.request").addHandler(with_html)
+    try:
+        failed_save(client)
+    finally:
+        logging.getLogger("django.request").removeHandler(with_html)
+    html_reports = [m for m in mailoutbox if m.alternatives]
+    assert html_reports, "the report with its HTML part was sent"
+    for report in mailoutbox:
+        assert "save_credentials" in report.body and "refused by the test" in report.body
+        assert CANARY_KEY not in report.body and CANARY_KEY[:-4] not in report.body
+    [(html, _)] = html_reports[0].alternatives
+    assert "save_credentials" in html and "Local Vars" in html
+    assert CANARY_KEY not in html and CANARY_KEY[:-4] not in html

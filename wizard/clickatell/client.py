@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -86,11 +87,13 @@ def _gateway(path: str) -> str:
     return settings.CLICKATELL_GATEWAY_URL.rstrip("/") + path
 
 
+@sensitive_variables()
 def _platform_headers(credentials: Credentials) -> dict:
     # The Portal wants the raw key: "Bearer <key>" is refused as an unknown key.
     return {"Authorization": credentials.api_key, "Accept": "application/json"}
 
 
+@sensitive_variables()
 def _legacy_rest_headers(credentials: Credentials) -> dict:
     return {"Authorization": f"Bearer {credentials.api_key}", "X-Version": "1", "Accept": "application/json"}
 
@@ -150,6 +153,7 @@ def _legacy_outcome(line: str, http_status: int) -> Outcome:
     raise BadResponse(f"unrecognised gateway answer: {line[:80]!r}")
 
 
+@sensitive_variables()
 def _send_legacy_http(session, credentials: Credentials, to: str, text: str, session_flow: bool) -> Outcome:
     # POST keeps the credentials out of URLs and request logs; the gateway reads either.
     login = {"user": credentials.username, "password": credentials.password, "api_id": credentials.api_key}
@@ -230,6 +234,7 @@ def _platform_error(obj: dict) -> tuple[str | None, str]:
     return (str(code) if code is not None else None), words
 
 
+@sensitive_variables()
 def _send_platform_http(session, credentials: Credentials, to: str, text: str, session_flow: bool) -> Outcome:
     response = session.get(
         _platform("/messages/http/send"),
@@ -240,6 +245,7 @@ def _send_platform_http(session, credentials: Credentials, to: str, text: str, s
     return _platform_outcome(response, "platform")
 
 
+@sensitive_variables()
 def _send_platform_rest(session, credentials: Credentials, to: str, text: str, session_flow: bool) -> Outcome:
     response = session.post(
         _platform("/messages"),
@@ -251,6 +257,7 @@ def _send_platform_rest(session, credentials: Credentials, to: str, text: str, s
     return _platform_outcome(response, "platform")
 
 
+@sensitive_variables()
 def _send_one_api(session, credentials: Credentials, to: str, text: str, session_flow: bool) -> Outcome:
     response = session.post(
         _platform("/v1/message"),
@@ -262,6 +269,7 @@ def _send_one_api(session, credentials: Credentials, to: str, text: str, session
     return _platform_outcome(response, "one_api")
 
 
+@sensitive_variables()
 def _send_legacy_rest(session, credentials: Credentials, to: str, text: str, session_flow: bool) -> Outcome:
     response = session.post(
         _gateway("/rest/message"),
@@ -308,6 +316,7 @@ def _failure(kind: str, detail: str, http_status: int | None = None) -> Outcome:
     return Outcome(FAILED, diagnose("transport", kind), http_status=http_status, detail=detail)
 
 
+@sensitive_variables()
 def send_test(
     signature: Signature, credentials: Credentials, to: str, text: str, *, session_flow: bool = False
 ) -> Outcome:
@@ -355,6 +364,7 @@ _LEGACY_FAILED = {"005", "006", "007", "009", "010", "012", "013", "014", "015"}
 _PLATFORM_DELIVERED = {"RECEIVED_BY_RECIPIENT", "DELIVERED", "DEVICE_ACK", "READ"}
 
 
+@sensitive_variables()
 def query_delivery(signature: Signature, credentials: Credentials, message_id: str) -> Delivery:
     """Ask Clickatell how far an accepted test got. One request, no retry; never raises."""
     signature = Signature(signature).tested_as

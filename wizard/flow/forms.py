@@ -1,6 +1,7 @@
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from phonenumbers import PhoneNumberType
 
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
@@ -94,6 +95,7 @@ class CredentialsForm(forms.Form):
                 del self.fields[name]
         self.notices: list[str] = []
 
+    @sensitive_variables()
     def clean(self):
         check = steps.check_credentials(self.signature, {k: self.data.get(k, "") for k in self.fields})
         for name, message in check.errors.items():

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
 from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
@@ -150,6 +151,7 @@ def _drop_credentials(setup: Setup) -> None:
     setup.username = setup.api_key_hint = ""
 
 
+@sensitive_variables()
 def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
     """Keep the secrets the setup's signature takes, and the facts about them agents may see.
 
@@ -179,6 +181,7 @@ def test_message(setup: Setup) -> str:
     return f"Portal Switch test (ref {setup.reference}): your Clickatell credentials work."
 
 
+@sensitive_variables()
 def _credentials(setup: Setup) -> client.Credentials | None:
     held = store.read_secrets(setup.vault_owner, SECRET_FIELDS)
     api_key = held.get(steps.API_KEY)
@@ -199,6 +202,7 @@ class SendResult:
     already_sent: bool = False
 
 
+@sensitive_variables()
 def send_test(setup: Setup, send_token: str, phone_e164: str, client_ip: str) -> SendResult:
     """Send the test exactly as the customer's app will, once per form (``send_token``), if every limit
     allows it. A refused send leaves the form's token unspent, so the same form may try again later."""
@@ -266,6 +270,7 @@ def _start(setup: Setup, send_token: str, phone_e164: str) -> TestAttempt | None
     return attempt
 
 
+@sensitive_variables()
 def _send(
     setup: Setup, attempt: TestAttempt, credentials: client.Credentials, phone_e164: str, client_ip: str
 ) -> TestAttempt:
@@ -300,6 +305,7 @@ def _send(
     return attempt
 
 
+@sensitive_variables()
 def check_delivery(setup: Setup, attempt: TestAttempt) -> str:
     try:
         credentials = _credentials(setup)

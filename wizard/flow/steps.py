@@ -6,6 +6,8 @@ Nothing here touches HTTP or the database, so tests drive it directly.
 import re
 from dataclasses import dataclass, field
 
+from django.views.decorators.debug import sensitive_variables
+
 from wizard.clickatell.signatures import Signature
 
 APP, FIELDS, CREDENTIALS, TEST, INSTRUCTIONS = "app", "fields", "credentials", "test", "instructions"
@@ -133,6 +135,7 @@ class CredentialCheck:
         return not self.errors
 
 
+@sensitive_variables()
 def check_credentials(signature: Signature, values: dict[str, str]) -> CredentialCheck:
     """Catch the usual mistakes, each with a message that says what to do."""
     check = CredentialCheck()
@@ -168,6 +171,7 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
         check.cleaned[USERNAME] = username
 
 
+@sensitive_variables()
 def _check_api_key(raw: str, check: CredentialCheck) -> None:
     key = raw.strip()
     if not key:
@@ -205,6 +209,7 @@ def _check_api_key(raw: str, check: CredentialCheck) -> None:
             )
 
 
+@sensitive_variables()
 def key_hint(api_key: str) -> str:
     """What of the key may be shown again: its last four characters."""
     return api_key[-4:]

@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 AAD_PREFIX = "portal-switch/vault/v1"
 
@@ -82,6 +83,7 @@ def associated_data(owner: str, field: str) -> bytes:
     return f"{AAD_PREFIX}|{owner}|{field}".encode()
 
 
+@sensitive_variables()
 def seal(plaintext: str, owner: str, field: str) -> Sealed:
     ring = keyring()
     nonce = secrets.token_bytes(12)
@@ -91,6 +93,7 @@ def seal(plaintext: str, owner: str, field: str) -> Sealed:
     return Sealed(key_id=ring.active_id, nonce=nonce, ciphertext=ciphertext)
 
 
+@sensitive_variables()
 def unseal(sealed: Sealed, owner: str, field: str) -> str:
     key = keyring().keys.get(sealed.key_id)
     if key is None:

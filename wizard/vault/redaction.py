@@ -32,11 +32,17 @@ class RedactSecretsFilter(logging.Filter):
 
 
 class RedactingReporterFilter(SafeExceptionReporterFilter):
-    """Error reports hide our secret fields in POST data and any setting that names a key."""
+    """Error reports hide our secret fields in POST data, the local variables of every function marked
+    with sensitive_variables, and any setting that names a key."""
 
     hidden_settings = re.compile(
         r"API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|VAULT", flags=re.IGNORECASE
     )
+
+    def is_active(self, request):
+        # Django shows everything on the debug page; a customer's API Key must not be shown even there
+        # (a developer's screen, a screenshot in a ticket).
+        return True
 
     def get_post_parameters(self, request):
         params = super().get_post_parameters(request)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .crypto import SecretUnavailable
@@ -30,6 +31,7 @@ def default_ttl() -> timedelta:
     return timedelta(minutes=settings.PORTAL_SECRET_TTL_MINUTES)
 
 
+@sensitive_variables()
 def seal(owner: str, values: dict[str, str], ttl: timedelta | None = None) -> list[StoredSecret]:
     """The owner's secrets encrypted, as rows to put(). Sealing is kept apart from writing so that a
     caller can encrypt before it opens a transaction (on SQLite, that holds the database's write lock)."""
@@ -74,12 +76,14 @@ def expiry_of(owner: str) -> datetime | None:
     return _live(owner).order_by("expires_at").values_list("expires_at", flat=True).first()
 
 
+@sensitive_variables()
 def _unseal(row: StoredSecret) -> str:
     return crypto.unseal(
         crypto.Sealed(row.key_id, bytes(row.nonce), bytes(row.ciphertext)), row.owner, row.field
     )
 
 
+@sensitive_variables()
 def read_secrets(owner: str, fields: list[str]) -> dict[str, str]:
     """The plaintexts of the fields still held (absent or expired ones are left out), in one query.
     Raises SecretUnavailable when one cannot be read."""
@@ -104,6 +108,7 @@ def purge_expired(now: datetime | None = None) -> int:
     return deleted
 
 
+@sensitive_variables()
 def rotate_keys(batch_size: int = 500) -> tuple[int, int]:
     """Re-encrypt every secret not under the active key. Returns (rotated, unreadable)."""
     active = crypto.keyring().active_id
