@@ -159,3 +159,16 @@ def test_saved_credentials_stand_or_fall_with_their_setup(vault_keys):
     with pytest.raises(DatabaseError):
         services.save_credentials(setup, {"api_key": CANARY})
     assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+
+
+def test_a_customer_saving_during_a_rotation_keeps_what_they_saved(vault_keys, settings):
+    keep_secret("setup:1", "api_key", CANARY)
+    old = settings.PORTAL_VAULT_KEYS
+    read_by_rotation = StoredSecret.objects.get()  # the rotation has read this row...
+    keep_secret("setup:1", "api_key", "saved-meanwhile-0000000==")  # ...a server still on the old key saves
+    vault_keys(f"{crypto.new_key_spec('k2')},{old}")
+    assert store.rotate(read_by_rotation) == store.CHANGED_MEANWHILE
+    assert read("setup:1", "api_key") == "saved-meanwhile-0000000=="
+    assert store.rotate_keys() == (1, 0)  # the next run takes the new value to the new key
+    assert read("setup:1", "api_key") == "saved-meanwhile-0000000=="
+    assert StoredSecret.objects.get().key_id == "k2"

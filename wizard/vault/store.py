@@ -4,7 +4,6 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -108,7 +107,6 @@ def purge_expired(now: datetime | None = None) -> int:
     return deleted
 
 
-@sensitive_variables()
 def rotate_keys(batch_size: int = 500) -> tuple[int, int]:
     """Re-encrypt every secret not under the active key. Returns (rotated, unreadable)."""
     active = crypto.keyring().active_id
@@ -122,14 +120,28 @@ def rotate_keys(batch_size: int = 500) -> tuple[int, int]:
             return rotated, unreadable
         for row in batch:
             last_pk = row.pk
-            try:
-                value = _unseal(row)
-            except SecretUnavailable:
-                unreadable += 1
-                continue
-            sealed = crypto.seal(value, row.owner, row.field)
-            with transaction.atomic():
-                StoredSecret.objects.filter(pk=row.pk, key_id=row.key_id).update(
-                    key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
-                )
-            rotated += 1
+            outcome = rotate(row)
+            rotated += outcome == ROTATED
+            unreadable += outcome == UNREADABLE
+
+
+ROTATED, UNREADABLE, CHANGED_MEANWHILE = "rotated", "unreadable", "changed meanwhile"
+
+
+@sensitive_variables()
+def rotate(row: StoredSecret) -> str:
+    """Re-encrypt one secret as it was read under the active key.
+
+    Written only if the row still holds what was read (the same nonce: every sealing draws a new one),
+    so a customer who saves this field while the rotation runs keeps what they saved, whichever key
+    their server sealed it with; the rotation's next run takes it if it is still on an old key.
+    """
+    try:
+        value = _unseal(row)
+    except SecretUnavailable:
+        return UNREADABLE
+    sealed = crypto.seal(value, row.owner, row.field)
+    swapped = StoredSecret.objects.filter(pk=row.pk, key_id=row.key_id, nonce=bytes(row.nonce)).update(
+        key_id=sealed.key_id, nonce=sealed.nonce, ciphertext=sealed.ciphertext
+    )
+    return ROTATED if swapped else CHANGED_MEANWHILE
