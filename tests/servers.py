@@ -59,7 +59,7 @@ def wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, *, workers: int = 1, threads: int | None = None):
+def gunicorn(env: dict, *, workers: int = 1, threads: int | None = None, access_log: str = "/dev/null"):
     """One gunicorn server with the product's configuration; yields its base URL."""
     port = free_port()
     command = [
@@ -70,7 +70,7 @@ def gunicorn(env: dict, *, workers: int = 1, threads: int | None = None):
         "--config",
         "wizard/gunicorn.conf.py",
     ]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--access-logfile", "/dev/null"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--access-logfile", access_log]
     if threads is not None:
         command += ["--threads", str(threads)]
     # The server's log goes to a file: a pipe nobody reads would fill up and stop the server.

@@ -323,3 +323,28 @@ def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_k
     [(html, _)] = html_reports[0].alternatives
     assert "save_credentials" in html and "Local Vars" in html
     assert CANARY_KEY not in html and CANARY_KEY[:-4] not in html
+
+
+def test_log_redaction_replaces_a_customers_link_token_but_keeps_reference_codes():
+    token = "Ab3_dEf-GhIjKlMnOpQrStUvWxYz0123"
+    cleaned = redact(
+        f'127.0.0.1 "GET /s/{token}/test/ HTTP/1.1" 200 and /console/s/ABCD-2345/ and /s/{token}'
+    )
+    assert token not in cleaned and cleaned.count("/s/[token]") == 2 and "/console/s/ABCD-2345/" in cleaned
+
+
+def test_warning_lines_about_a_setups_requests_never_carry_its_link(client, sandbox, settings, caplog):
+    settings.PORTAL_SEND_LIMITS = {**settings.PORTAL_SEND_LIMITS, "setup": "1/3600"}
+    setup = start(client, "novu")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.post(url(setup, "credentials"), {"api_key": "RestKeyAbCdEfGhIjKlMnOp=="})
+    client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
+    with caplog.at_level(logging.INFO):
+        refused = client.post(
+            url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)}
+        )
+        assert refused.status_code == 429 and refused["X-Setup-Reference"] == setup.reference
+        client.get(f"/s/{setup.token}/no-such-page/")
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("Too Many Requests" in line for line in lines) and any("Not Found" in line for line in lines)
+    assert not any(setup.token in line for line in lines)

@@ -121,3 +121,17 @@ def test_a_pending_attempts_page_tells_the_truth_as_the_clock_moves(sandbox, tmp
         )
         page = browser.get(f"{base}/test/", timeout=10).text
         assert "know whether the test was sent" in page and "Sending…" not in page
+
+
+def test_the_access_log_names_a_setup_by_its_reference_never_by_its_link(sandbox, tmp_path):
+    load_catalog()
+    access_log = tmp_path / "access.log"
+    env = server_env(sandbox, tmp_path, REDIS_URL=None)
+    with gunicorn(env, access_log=str(access_log)) as server:
+        base = walk_to_test(server, requests.Session())
+        requests.get(f"{base}/no-such-page/", timeout=10)
+    token = re.search(r"/s/([^/]+)$", base).group(1)
+    reference = Setup.objects.get(token=token).reference
+    log = access_log.read_text()
+    assert "/s/[token]/credentials/" in log and reference in log
+    assert token not in log

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "wizard.flow.middleware.setup_reference",
 ]
 
 ROOT_URLCONF = "wizard.urls"
@@ -297,5 +298,7 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         "urllib3.connectionpool": {"filters": ["redact"]},
         "wizard": {"filters": ["redact"]},
+        # Its warnings name the path ("Too Many Requests: /s/<token>/test/"): the token goes.
+        "django.request": {"filters": ["redact"]},
     },
 }

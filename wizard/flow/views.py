@@ -31,10 +31,13 @@ def _posted(request):
     return request.POST if request.method == "POST" else None
 
 
-def _setup_or_404(token: str) -> tuple[Setup, steps.Progress]:
+def _setup_or_404(request, token: str) -> tuple[Setup, steps.Progress]:
     found = services.find_setup(token)
     if found is None:
         raise Http404("No such setup.")
+    # The link's token is a bearer credential and stays out of logs; the access log names the setup by
+    # its reference instead (flow/middleware.py).
+    request.setup_reference = found[0].reference
     return found
 
 
@@ -96,7 +99,7 @@ def wizard_page(view):
 
 def _guarded_step(request, token: str, step: str):
     """The setup, its progress (read once per request), and a redirect when this step may not be shown."""
-    setup, progress = _setup_or_404(token)
+    setup, progress = _setup_or_404(request, token)
     requested = services.take_agent_request(setup) if request.method == "GET" else ""
     if requested and requested != step:
         messages.info(request, f"Your support agent has taken you to this step: {steps.TITLES[requested]}.")
@@ -117,7 +120,7 @@ def _guarded_step(request, token: str, step: str):
 @wizard_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def app_step(request, token: str | None = None):
-    setup, progress = _setup_or_404(token) if token else (None, None)
+    setup, progress = _setup_or_404(request, token) if token else (None, None)
     if request.method == "POST":
         slug = request.POST.get("platform", "")
         platform_id = None
@@ -238,7 +241,7 @@ def credentials_step(request, token: str):
 
 @require_POST
 def forget(request, token: str):
-    setup, _ = _setup_or_404(token)
+    setup, _ = _setup_or_404(request, token)
     services.forget_credentials(setup)
     messages.success(request, "Your password and API Key are deleted from Portal Switch.")
     return redirect_to(setup, steps.CREDENTIALS)
@@ -336,7 +339,7 @@ def test_step(request, token: str):
 @never_cache
 @require_POST
 def check_delivery(request, token: str):
-    setup, _ = _setup_or_404(token)
+    setup, _ = _setup_or_404(request, token)
     attempt = services.latest_attempt(setup)
     if attempt is None or not attempt.message_id:
         raise Http404("no accepted test to follow")
@@ -347,7 +350,7 @@ def check_delivery(request, token: str):
 @never_cache
 @require_POST
 def confirm_delivery(request, token: str):
-    setup, _ = _setup_or_404(token)
+    setup, _ = _setup_or_404(request, token)
     if setup.test_passed_at is None:
         return redirect_to(setup, steps.TEST)
     arrived = request.POST.get("arrived") == "yes"
