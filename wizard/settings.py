@@ -283,6 +283,12 @@ PORTAL_VAULT_KEYS = os.environ.get("PORTAL_VAULT_KEYS", "")
 PORTAL_VAULT_KEY_FILE = Path(os.environ.get("PORTAL_VAULT_KEY_FILE", DATA_DIR / "vault.keys"))
 PORTAL_SECRET_TTL_MINUTES = env_int("PORTAL_SECRET_TTL_MINUTES", 30)
 
+# --- Retention (purge_expired) ----------------------------------------------------------------
+# Setups untouched this long are deleted with their tests and agents' notes.
+PORTAL_SETUP_RETENTION_DAYS = env_int("PORTAL_SETUP_RETENTION_DAYS", 90)
+# The audit of agents' accesses is kept longer, naming setups by their reference code.
+PORTAL_AUDIT_RETENTION_DAYS = env_int("PORTAL_AUDIT_RETENTION_DAYS", 365)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -139,10 +139,20 @@ def _setup(reference: str) -> Setup:
     return Setup.objects.select_related("platform").get(reference=reference)
 
 
+def _audit(agent, setup: Setup, action: str) -> None:
+    SetupAccess.objects.create(agent=agent, setup=setup, reference=setup.reference, action=action)
+
+
+def purge_old_audit(before) -> int:
+    """Delete the audit of agents' accesses older than ``before``; how many records went."""
+    deleted, _ = SetupAccess.objects.filter(at__lt=before).delete()
+    return deleted
+
+
 def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
     setup = _setup(reference)
     if audit:
-        SetupAccess.objects.create(agent=agent, setup=setup, action="opened")
+        _audit(agent, setup, "opened")
     attempts = [
         AttemptRecord(
             started_at=a.started_at,
@@ -180,17 +190,17 @@ def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
 def add_note(reference: str, agent, text: str) -> None:
     setup = _setup(reference)
     AgentNote.objects.create(setup=setup, author=agent, text=text)
-    SetupAccess.objects.create(agent=agent, setup=setup, action="added a note")
+    _audit(agent, setup, "added a note")
 
 
 def send_customer_to(reference: str, agent, step: str) -> None:
     setup = _setup(reference)
     services.send_customer_to(setup, step)
-    SetupAccess.objects.create(agent=agent, setup=setup, action=f"sent to {step}")
+    _audit(agent, setup, f"sent to {step}")
 
 
 def start_setup_for_customer(agent) -> tuple[str, str]:
     """A new setup an agent starts on the phone: its reference and the link to read out."""
     setup = Setup.objects.create(created_by_agent=agent.get_username())
-    SetupAccess.objects.create(agent=agent, setup=setup, action="started")
+    _audit(agent, setup, "started")
     return setup.reference, f"/s/{setup.token}/app/"

@@ -7,9 +7,9 @@ from .models import SetupAccess
 class SetupAccessAdmin(admin.ModelAdmin):
     """The audit log: read-only for staff."""
 
-    list_display = ["at", "agent", "setup", "action"]
+    list_display = ["at", "agent", "reference", "action"]
     list_filter = ["action"]
-    search_fields = ["setup__reference", "agent__username"]
+    search_fields = ["reference", "agent__username"]
     date_hierarchy = "at"
 
     def has_add_permission(self, request):

@@ -19,10 +19,16 @@ class AgentNote(models.Model):
 
 
 class SetupAccess(models.Model):
-    """Audit: every time an agent opens, changes or creates a setup."""
+    """Audit: every time an agent opens, changes or creates a setup.
+
+    Kept for PORTAL_AUDIT_RETENTION_DAYS, longer than setups are: the reference code says which setup
+    it was after the setup itself is deleted."""
 
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    setup = models.ForeignKey(Setup, on_delete=models.CASCADE, related_name="agent_accesses")
+    setup = models.ForeignKey(
+        Setup, null=True, blank=True, on_delete=models.SET_NULL, related_name="agent_accesses"
+    )
+    reference = models.CharField(max_length=9)
     action = models.CharField(max_length=40)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -31,4 +37,4 @@ class SetupAccess(models.Model):
         verbose_name_plural = "setup accesses"
 
     def __str__(self):
-        return f"{self.agent} {self.action} {self.setup.reference} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.agent} {self.action} {self.reference} at {self.at:%Y-%m-%d %H:%M}"

@@ -61,6 +61,13 @@ def _save(setup: Setup, *fields: str) -> None:
     setup.save(update_fields=[*fields, "updated_at"])
 
 
+def purge_old_setups(before) -> int:
+    """Delete the setups nobody has touched since ``before``, with their tests and agents' notes; how
+    many setups went. Their secrets expired long before (store.purge_expired deletes those)."""
+    _, per_model = Setup.objects.filter(updated_at__lt=before).delete()
+    return per_model.get("flow.Setup", 0)
+
+
 def move_to(setup: Setup, step: str) -> None:
     """The step the customer is looking at. The test step's form carries a send token: one is issued
     with the move when the setup has none."""

@@ -1,16 +1,31 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from wizard.flow import services
 from wizard.flow.models import RateCounter
 from wizard.vault import store
 
 
 class Command(BaseCommand):
-    help = "Delete expired secrets, spent rate-limit counters and expired sessions (run from cron every few minutes)."
+    help = (
+        "Delete expired secrets, spent rate-limit counters, expired sessions, setups past their retention "
+        "(with their tests and notes) and the audit of agents' accesses past its own (purge_audit). Run it "
+        "from cron every few minutes."
+    )
 
     def handle(self, *args, **options):
-        secrets = store.purge_expired()
-        counters, _ = RateCounter.objects.filter(expires_at__lte=timezone.now()).delete()
+        now = timezone.now()
+        secrets = store.purge_expired(now)
+        counters, _ = RateCounter.objects.filter(expires_at__lte=now).delete()
         call_command("clearsessions")
-        self.stdout.write(f"purged: {secrets} expired secrets, {counters} spent rate-limit counters")
+        setups = services.purge_old_setups(now - timedelta(days=settings.PORTAL_SETUP_RETENTION_DAYS))
+        self.stdout.write(
+            f"purged: {secrets} expired secrets, {counters} spent rate-limit counters, {setups} setups "
+            f"older than {settings.PORTAL_SETUP_RETENTION_DAYS} days"
+        )
+        # The console keeps the audit; it is named here, not imported (the console depends on the flow).
+        call_command("purge_audit", stdout=self.stdout)
