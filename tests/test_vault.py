@@ -1,5 +1,6 @@
 """The secrets vault: authenticated encryption bound to its record, fail-closed reads, rotation, expiry."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -172,3 +173,31 @@ def test_a_customer_saving_during_a_rotation_keeps_what_they_saved(vault_keys, s
     assert store.rotate_keys() == (1, 0)  # the next run takes the new value to the new key
     assert read("setup:1", "api_key") == "saved-meanwhile-0000000=="
     assert StoredSecret.objects.get().key_id == "k2"
+
+
+def test_workers_starting_together_share_one_development_key(settings, tmp_path):
+    # Without PORTAL_VAULT_KEYS the first worker to need a key writes one; the others, starting in the
+    # same instant, must read that whole key, never an empty or half-written file.
+    settings.PORTAL_VAULT_KEYS = ""
+    settings.PORTAL_VAULT_KEY_FILE = tmp_path / "vault" / "dev.key"
+    crypto.keyring.cache_clear()
+    start = threading.Barrier(8)
+    rings, errors = [], []
+
+    def worker():
+        start.wait()
+        try:
+            rings.append(crypto.keyring())
+        except Exception as exc:  # noqa: BLE001 - any failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    crypto.keyring.cache_clear()
+    assert errors == []
+    assert len({ring.keys[ring.active_id] for ring in rings}) == 1
+    assert settings.PORTAL_VAULT_KEY_FILE.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in settings.PORTAL_VAULT_KEY_FILE.parent.iterdir()] == ["dev.key"]

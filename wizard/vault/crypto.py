@@ -9,6 +9,7 @@ newest first) or, for development, from a key file generated on first use.
 import base64
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 
@@ -72,11 +73,24 @@ def keyring() -> Keyring:
         return parse_keyring(settings.PORTAL_VAULT_KEYS)
     path = settings.PORTAL_VAULT_KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _create_dev_key_file(path)
+    return parse_keyring(path.read_text().strip())
+
+
+def _create_dev_key_file(path) -> None:
+    """Write a development key file whole, then link it into place: several workers starting at once
+    all end up reading the one key that won, never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".vault-key-")  # mode 0600
+    try:
         with os.fdopen(fd, "w") as fh:
             fh.write(new_key_spec("dev1") + "\n")
-    return parse_keyring(path.read_text().strip())
+        try:
+            os.link(draft, path)  # fails if another worker's key is already in place
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(draft)
 
 
 def associated_data(owner: str, field: str) -> bytes:
