@@ -251,21 +251,34 @@ CLICKATELL_CONNECT_TIMEOUT = env_float("CLICKATELL_CONNECT_TIMEOUT", 5.0)
 CLICKATELL_READ_TIMEOUT = env_float("CLICKATELL_READ_TIMEOUT", 15.0)
 
 # --- Abuse limits on the test send (README: "Limits") ------------------------------------------
-# "allowed/seconds" per budget; every budget must have room for a send to go out.
+# "allowed/seconds" per budget, counted over a sliding period; a variable may list several budgets,
+# comma-separated ("1/10,30/3600"). Every budget must have room for a call to go out.
 PORTAL_TEST_SENDS_ENABLED = env_bool("PORTAL_TEST_SENDS_ENABLED", True)
 PORTAL_SEND_LIMITS = {
     "setup": os.environ.get("PORTAL_LIMIT_PER_SETUP", "5/3600"),
     "ip": os.environ.get("PORTAL_LIMIT_PER_IP", "20/3600"),
     "destination": os.environ.get("PORTAL_LIMIT_PER_DESTINATION", "3/3600"),
     "api_key": os.environ.get("PORTAL_LIMIT_PER_API_KEY", "10/3600"),
+    # Counts only sends Clickatell authenticated (charged after the send); a spent one refuses before.
     "global": os.environ.get("PORTAL_LIMIT_GLOBAL", "1000/86400"),
 }
-# Failed authentications after which test sends are locked for the rest of the window.
+# Failed authentications after which test sends are locked, until a full period after the last one.
 PORTAL_AUTH_FAILURE_LIMITS = {
     "setup": os.environ.get("PORTAL_AUTH_FAILURES_PER_SETUP", "3/900"),
     "ip": os.environ.get("PORTAL_AUTH_FAILURES_PER_IP", "10/3600"),
     "username": os.environ.get("PORTAL_AUTH_FAILURES_PER_USERNAME", "5/3600"),
+    "api_key": os.environ.get("PORTAL_AUTH_FAILURES_PER_API_KEY", "5/3600"),
 }
+# Failed authentications from everyone: once reached, only setups whose credentials Clickatell has
+# already accepted may send.
+PORTAL_AUTH_FAILURES_GLOBAL = os.environ.get("PORTAL_AUTH_FAILURES_GLOBAL", "200/3600")
+# "Check delivery again" asks Clickatell with the customer's credentials: budgets of its own.
+PORTAL_DELIVERY_CHECK_LIMITS = {
+    "setup": os.environ.get("PORTAL_LIMIT_DELIVERY_CHECKS_PER_SETUP", "1/10,30/3600"),
+    "ip": os.environ.get("PORTAL_LIMIT_DELIVERY_CHECKS_PER_IP", "30/3600"),
+}
+# Setups started from one client (choosing the app on the first page); agents' console starts are exempt.
+PORTAL_LIMIT_NEW_SETUPS_PER_IP = os.environ.get("PORTAL_LIMIT_NEW_SETUPS_PER_IP", "30/3600")
 # The request header (as in request.META, e.g. HTTP_X_FORWARDED_FOR) a trusted proxy sets; empty: none.
 PORTAL_CLIENT_IP_HEADER = os.environ.get("PORTAL_CLIENT_IP_HEADER", "")
 # ISO country codes test messages may go to, e.g. "ZA,GB,US"; empty: any country.

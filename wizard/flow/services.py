@@ -71,13 +71,20 @@ def purge_old_setups(before) -> int:
 def move_to(setup: Setup, step: str) -> None:
     """The step the customer is looking at. The test step's form carries a send token: one is issued
     with the move when the setup has none."""
-    changed = []
-    if setup.step != step:
-        setup.step = step
-        changed.append("step")
+    changed = ["step"] if setup.step != step else []
+    setup.step = step
     if step == steps.TEST and not setup.send_token:
-        setup.send_token = secrets.token_urlsafe(16)
-        changed.append("send_token")
+        # Only while the setup still has none: a token another request issued since this one read the
+        # setup stays valid, and this page's form carries it too.
+        token = secrets.token_urlsafe(16)
+        values = {name: getattr(setup, name) for name in changed}
+        issued = Setup.objects.filter(pk=setup.pk, send_token="").update(
+            send_token=token, updated_at=timezone.now(), **values
+        )
+        if issued:
+            setup.send_token = token
+            return
+        setup.send_token = Setup.objects.values_list("send_token", flat=True).get(pk=setup.pk)
     if changed:
         _save(setup, *changed)
 
@@ -233,13 +240,14 @@ def send_test(setup: Setup, send_token: str, phone_e164: str, client_ip: str) ->
             destination=phone_e164,
             api_key=credentials.api_key,
             username=setup.username,
+            authenticated=lambda: credentials_authenticated(setup),
         )
         if refusal:
             return SendResult(refusal=refusal)
         attempt = _start(setup, send_token, phone_e164)
         if attempt is None:
             # The same form, posted twice at once: the other request spent the token first (this one
-            # was charged to the budgets, but nothing more is sent).
+            # was charged to the per-setup, IP, number and key budgets, but nothing more is sent).
             return SendResult(already_sent=True)
         return SendResult(attempt=_send(setup, attempt, credentials, phone_e164, client_ip))
     finally:
@@ -298,41 +306,79 @@ def _send(
     attempt.delivery = "pending" if outcome.accepted else ""
     attempt.finished_at = timezone.now()
     setup.last_outcome = attempt.status
+    # Only what this outcome changes is written: a failed send leaves alone what another request (a
+    # send that passed meanwhile, the customer's answer to it) wrote since this one read the setup.
+    passed = ["test_passed_at", "delivery_confirmed"] if outcome.accepted else []
     if outcome.accepted:
         setup.test_passed_at = attempt.finished_at
         setup.delivery_confirmed = None
     with transaction.atomic():
         attempt.save(update_fields=_ATTEMPT_RESULT)
-        _save(setup, "last_outcome", "test_passed_at", "delivery_confirmed")
-    if attempt.diagnosis_key in limits.AUTH_FAILURES:
-        limits.record_auth_failure(setup_id=setup.pk, client_ip=client_ip, username=setup.username)
+        _save(setup, "last_outcome", *passed)
+    # The global budget counts sends Clickatell authenticated; a refusal of the credentials counts for
+    # the lockouts instead (limits.py).
+    limits.record_outcome(
+        setup_id=setup.pk,
+        client_ip=client_ip,
+        username=setup.username,
+        api_key=credentials.api_key,
+        auth_failed=attempt.diagnosis_key in limits.AUTH_FAILURES,
+    )
     log.info(
         "setup %s test send: %s %s", setup.reference, attempt.status, attempt.error_code or attempt.message_id
     )
     return attempt
 
 
+def credentials_authenticated(setup: Setup) -> bool:
+    """Whether Clickatell has accepted the setup's current credentials: a send since they were saved was
+    answered by Clickatell with something other than a refusal of the credentials. (A transport failure
+    says nothing either way.)"""
+    if setup.credentials_saved_at is None:
+        return False
+    return (
+        setup.attempts.filter(
+            started_at__gte=setup.credentials_saved_at,
+            status__in=[TestAttempt.ACCEPTED, TestAttempt.REJECTED],
+        )
+        .exclude(diagnosis_key__in=limits.AUTH_FAILURES)
+        .exists()
+    )
+
+
 @sensitive_variables()
-def check_delivery(setup: Setup, attempt: TestAttempt) -> str:
+def check_delivery(setup: Setup, attempt: TestAttempt, client_ip: str) -> limits.Refusal | None:
+    """Ask Clickatell how far an accepted test got. The question goes with the customer's credentials, so
+    like a send it waits for a send slot and takes from budgets of its own; a refusal asks nothing."""
     try:
         credentials = _credentials(setup)
     except store.SecretUnavailable:
         credentials = None
     if credentials is None or not attempt.message_id:
-        return attempt.delivery
-    delivery = client.query_delivery(setup.signature_enum, credentials, attempt.message_id)
+        return None
+    if not limits.send_slots.acquire(timeout=settings.PORTAL_SEND_SLOT_WAIT_SECONDS):
+        return limits.busy(setup.pk, client_ip, "delivery check")
+    try:
+        refusal = limits.check_delivery_check(setup_id=setup.pk, client_ip=client_ip)
+        if refusal:
+            return refusal
+        delivery = client.query_delivery(setup.signature_enum, credentials, attempt.message_id)
+    finally:
+        limits.send_slots.release()
     if delivery.state != "unknown" or not attempt.delivery:
         attempt.delivery = delivery.state
         attempt.save(update_fields=["delivery"])
-    return attempt.delivery
+    return None
 
 
 def confirm_delivery(setup: Setup, arrived: bool) -> None:
     """The customer's answer to "did the SMS arrive?". Yes ends the test: the secrets go at once."""
     setup.delivery_confirmed = arrived
-    if arrived:
-        forget_credentials(setup)
-        setup.step = steps.INSTRUCTIONS
+    if not arrived:
+        _save(setup, "delivery_confirmed")
+        return
+    forget_credentials(setup)
+    setup.step = steps.INSTRUCTIONS
     _save(setup, "delivery_confirmed", "step")
 
 

@@ -130,25 +130,48 @@ def app_step(request, token: str | None = None):
                 messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
                 return HttpResponseRedirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
         if setup is None:
+            # Choosing the app starts a setup: a client may start only so many (agents start theirs
+            # from the console, which this budget does not count).
+            refusal = limits.check_new_setup(client_ip=limits.client_ip(request))
+            if refusal:
+                return _app_page(request, None, None, refusal=refusal, chosen=slug)
             setup = services.start_setup(platform_id)
         else:
             services.choose_app(setup, platform_id)
         return redirect_to(setup, steps.FIELDS)
     if setup:
         services.move_to(setup, steps.APP)
+    return _app_page(request, setup, progress)
+
+
+def _app_page(request, setup, progress, refusal: limits.Refusal | None = None, chosen: str = ""):
+    """The app step; after a refusal, with its message and the app chosen kept, ready to choose again."""
     query = request.GET.get("q", "").strip()[:100]
-    return _render(
+    platforms = search_platforms(query)
+    again = ""
+    if chosen == "unlisted":
+        again = "Continue: my app isn't listed"
+    elif chosen:
+        again = next((f"Continue with {p.name}" for p in platforms if p.slug == chosen), "")
+    response = _render(
         request,
         "flow/app.html",
         {
             "current_step": steps.APP,
             "query": query,
-            "platforms": search_platforms(query),
+            "platforms": platforms,
             "choose_url": step_url(setup, steps.APP) if setup else reverse("flow:home"),
+            "refusal": refusal,
+            "chosen": chosen,
+            "again": again,
         },
         setup,
+        status=429 if refusal else 200,
         progress=progress,
     )
+    if refusal:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 # --- step 2: which boxes the app shows ----------------------------------------------------------------
@@ -304,10 +327,16 @@ def test_step(request, token: str):
         if result.refusal is None:
             return _remember_phone(redirect_to(setup, steps.TEST), phone)
         refusal = result.refusal
-    attempt = services.latest_attempt(setup)
+    return _test_page(request, setup, progress, form, refusal)
+
+
+def _test_page(request, setup, progress, form, refusal: limits.Refusal | None = None, attempt=None):
+    """The test step with the latest attempt; after a refusal, with its message, HTTP 429 and
+    Retry-After."""
+    attempt = attempt or services.latest_attempt(setup)
     services.move_to(setup, steps.TEST)  # a send spends the form's token: the page gets a new one
     form.initial["attempt_token"] = setup.send_token
-    if request.method == "POST":
+    if form.is_bound:
         form.data = form.data.copy()
         form.data["attempt_token"] = form.initial["attempt_token"]
     diagnosis = services.attempt_diagnosis(attempt) if attempt else None
@@ -336,15 +365,21 @@ def test_step(request, token: str):
     return response
 
 
-@never_cache
+@wizard_page
 @require_POST
 def check_delivery(request, token: str):
-    setup, _ = _setup_or_404(request, token)
+    setup, progress = _setup_or_404(request, token)
     attempt = services.latest_attempt(setup)
     if attempt is None or not attempt.message_id:
         raise Http404("no accepted test to follow")
-    services.check_delivery(setup, attempt)
-    return redirect_to(setup, steps.TEST)
+    refusal = services.check_delivery(setup, attempt, limits.client_ip(request))
+    if refusal is None:
+        return redirect_to(setup, steps.TEST)
+    form = PhoneForm(initial={"phone": _remembered_phone(request)})
+    response = _test_page(request, setup, progress, form, refusal, attempt)
+    if request.htmx:
+        response["HX-Push-Url"] = step_url(setup, steps.TEST)  # the page shown is the test step's
+    return response
 
 
 @never_cache
