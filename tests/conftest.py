@@ -136,9 +136,23 @@ def agent(django_user_model):
     return django_user_model.objects.get(username="agent-ann")
 
 
+def sign_in_verified(client, user):
+    """Signed in with both factors, as the console's code page leaves a user: an authenticator app enrolled
+    and its device in the session (django-otp's DEVICE_ID_SESSION_KEY, as django_otp.login writes it)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app")
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    sign_in_verified(client, agent)
     return client
 
 

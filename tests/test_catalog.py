@@ -14,6 +14,7 @@ from wizard.flow import services
 from wizard.flow.models import Setup
 from wizard.flow.steps import app_fields_of
 
+from .conftest import sign_in_verified
 from .journeys import start, url
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +173,7 @@ def test_markup_in_values_is_escaped_on_the_page(client):
 @pytest.fixture
 def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw-for-tests-only")
-    client.force_login(user)
+    sign_in_verified(client, user)  # /admin/ asks for a second factor
     return client
 
 

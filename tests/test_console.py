@@ -10,7 +10,7 @@ from django.test import Client
 from wizard.console.models import AgentNote, SetupAccess
 from wizard.flow.models import Setup
 
-from .conftest import PASSWORD, REST_KEY, USERNAME
+from .conftest import PASSWORD, REST_KEY, USERNAME, sign_in_verified
 from .journeys import send_test_sms, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_anonymous_visitors_get_the_login_page_everywhere(setup):
 
 def test_signed_in_users_without_the_permission_get_403(setup, django_user_model):
     outsider = Client()
-    outsider.force_login(django_user_model.objects.create_user("bob", password="x-for-tests"))
+    sign_in_verified(outsider, django_user_model.objects.create_user("bob", password="x-for-tests"))
     gets, posts = console_pages(setup)
     for path in gets:
         assert outsider.get(path).status_code == 403, path
@@ -76,10 +76,11 @@ def test_a_customer_link_gives_no_console_access(setup, client):
 def test_agents_can_sign_in_with_the_created_account(agent):
     browser = Client()
     response = browser.post(
-        "/console/login/", {"username": "agent-ann", "password": "agent-pw-for-tests-only"}
+        "/console/login/", {"username": "agent-ann", "password": "agent-pw-for-tests-only"}, follow=True
     )
-    assert response.status_code == 302 and response["Location"] == "/console/"
-    assert browser.get("/console/").status_code == 200
+    # First sign-in: the password is right, and the agent is asked to enrol an authenticator app.
+    assert response.redirect_chain[-1][0] == "/console/login/enrol/"
+    assert "Set up your authenticator app" in response.content.decode()
 
 
 def test_agents_see_every_console_page_and_no_secret_anywhere(setup, agent_client):

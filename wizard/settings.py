@@ -66,13 +66,17 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin asks for a second factor too (console/admin_site.py).
+    "wizard.console.apps.VerifiedAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "wizard.vault",
     "wizard.clickatell",
     "wizard.catalog",
@@ -87,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -301,6 +306,18 @@ PORTAL_SECRET_TTL_MINUTES = env_int("PORTAL_SECRET_TTL_MINUTES", 30)
 PORTAL_SETUP_RETENTION_DAYS = env_int("PORTAL_SETUP_RETENTION_DAYS", 90)
 # The audit of agents' accesses is kept longer, naming setups by their reference code.
 PORTAL_AUDIT_RETENTION_DAYS = env_int("PORTAL_AUDIT_RETENTION_DAYS", 365)
+
+# --- Support console sign-in (docs/console.md) -------------------------------------------------
+# Failed sign-ins (a wrong password or code) allowed, "allowed/seconds", per typed username and per client
+# IP; past either, sign-in is refused until that budget has room again.
+PORTAL_SIGNIN_FAILURE_LIMITS = {
+    "username": os.environ.get("PORTAL_SIGNIN_FAILURES_PER_USERNAME", "5/900"),
+    "ip": os.environ.get("PORTAL_SIGNIN_FAILURES_PER_IP", "20/3600"),
+}
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = "Portal Switch"
+# Staff looking at devices in /admin/ see nobody's TOTP secret or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGGING = {
     "version": 1,

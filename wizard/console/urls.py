@@ -7,7 +7,9 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.setup_list, name="list"),
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
+    path("login/", views.sign_in, name="login"),
+    path("login/code/", views.enter_code, name="code"),
+    path("login/enrol/", views.enrol, name="enrol"),
     path("logout/", auth_views.LogoutView.as_view(next_page="console:login"), name="logout"),
     path("find/", views.find, name="find"),
     path("new/", views.start_for_customer, name="new"),

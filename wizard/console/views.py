@@ -1,31 +1,38 @@
 """The support console: find a customer's setup, follow it live, help. Reads only through access.py."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
-from django.contrib import messages
+from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.decorators import otp_required
 
 from wizard.catalog.models import Platform
 from wizard.clickatell.signatures import choices as signature_choices
 from wizard.flow import steps
+from wizard.flow.limits import client_ip
 from wizard.flow.models import Setup
 
-from . import access
+from . import access, signin
 
 PERMISSION = "console.use_console"
 
 
 def agent_required(view):
-    """Anonymous visitors go to the login page; signed-in users without the permission get 403."""
+    """Anonymous visitors, and users who have not given their second factor, go to the sign-in page;
+    verified users without the permission get 403."""
 
-    @login_required
+    @otp_required
     @never_cache
     @wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -43,6 +50,117 @@ def _page(request, template: str, context: dict, partial: str = ""):
         else template
     )
     return TemplateResponse(request, name, context)
+
+
+# --- signing in: password, then a code (docs/console.md) -------------------------------------------------
+
+
+class SignInForm(AuthenticationForm):
+    error_messages = {**AuthenticationForm.error_messages, "invalid_login": signin.FAILED}
+
+
+def _next(request) -> str:
+    """A safe "next" address from the form or the address bar, carried through every step; else ""."""
+    wanted = request.POST.get("next") or request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(wanted, {request.get_host()}, require_https=request.is_secure()):
+        return wanted
+    return ""
+
+
+def _home(user) -> str:
+    if user.is_staff and not user.has_perm(PERMISSION):
+        return reverse("admin:index")
+    return reverse("console:list")
+
+
+def _step(name: str, wanted: str) -> str:
+    return f"{reverse(name)}?{urlencode({'next': wanted})}" if wanted else reverse(name)
+
+
+def _status(problem: str) -> int:
+    """A wrong password or code is an ordinary answer; a refusal to check one at all is 429."""
+    return 200 if problem in ("", signin.FAILED) else 429
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_in(request):
+    wanted = _next(request)
+    if request.method != "POST" and request.user.is_authenticated and not request.user.is_verified():
+        return redirect(_step("console:code", wanted))
+    form, refused = SignInForm(request), ""
+    if request.method == "POST":
+        username, ip = request.POST.get("username", ""), client_ip(request)
+        refused = signin.refusal(username, ip)
+        if not refused:
+            form = SignInForm(request, data=request.POST)
+            if form.is_valid():
+                auth.login(request, form.get_user())
+                return redirect(_step("console:code", wanted))
+            signin.record_failure(username, ip)
+    context = {"form": form, "refused": refused, "next": wanted}
+    return TemplateResponse(request, "console/login.html", context, status=429 if refused else 200)
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def enter_code(request):
+    wanted = _next(request)
+    if request.user.is_verified():
+        return redirect(wanted or _home(request.user))
+    if not signin.has_authenticator(request.user):
+        return redirect(_step("console:enrol", wanted))
+    problem = ""
+    if request.method == "POST":
+        username, ip = request.user.get_username(), client_ip(request)
+        problem = signin.refusal(username, ip)
+        if not problem:
+            device, problem = signin.verify(request.user, request.POST.get("code", ""))
+            if device is not None:
+                signin.complete(request, device)
+                return redirect(wanted or _home(request.user))
+            if problem == signin.FAILED:
+                signin.record_failure(username, ip)
+    context = {"problem": problem, "next": wanted}
+    return TemplateResponse(request, "console/code.html", context, status=_status(problem))
+
+
+@sensitive_post_parameters("code")
+@never_cache
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def enrol(request):
+    wanted = _next(request)
+    if signin.has_authenticator(request.user):
+        return redirect(_step("console:code", wanted))
+    device = signin.enrolment_device(request.user)
+    problem = ""
+    if request.method == "POST":
+        username, ip = request.user.get_username(), client_ip(request)
+        problem = signin.refusal(username, ip)
+        if not problem:
+            confirmed, problem = signin.confirm_enrolment(request.user, device, request.POST.get("code", ""))
+            if confirmed is not None:
+                verified, codes = confirmed
+                signin.complete(request, verified)
+                # In this answer only: no later page shows them again.
+                context = {"codes": codes, "next": wanted or _home(request.user)}
+                return TemplateResponse(request, "console/recovery_codes.html", context)
+            if problem == signin.FAILED:
+                signin.record_failure(username, ip)
+    context = {
+        "problem": problem,
+        "next": wanted,
+        "qr_code": signin.qr_code(device),
+        "secret": signin.secret(device),
+    }
+    return TemplateResponse(request, "console/enrol.html", context, status=_status(problem))
+
+
+# --- the console ---------------------------------------------------------------------------------------
 
 
 @agent_required

@@ -33,4 +33,7 @@ class Command(BaseCommand):
                 raise CommandError("the passwords differ")
         user = User.objects.create_user(username=username, email=email, password=password, is_staff=False)
         user.groups.add(agents_group())
-        self.stdout.write(f"Agent {username!r} created. Sign in at /console/.")
+        self.stdout.write(
+            f"Agent {username!r} created. To enrol, sign in at /console/ with this password and scan the QR "
+            "code shown with an authenticator app on your phone; then save the recovery codes shown once."
+        )

@@ -1,0 +1,131 @@
+"""The console's door: a password, then a code from an authenticator app (or a recovery code).
+
+Agents and staff enrol an authenticator app (TOTP, django-otp) the first time they sign in and get
+single-use recovery codes. Failed attempts, a wrong password or a wrong code alike, are counted per typed
+username and per client IP in the project's shared counters (flow/limits.py); past either budget, sign-in
+is refused with a message that does not say which part was wrong.
+"""
+
+import logging
+import math
+import time
+from base64 import b32encode
+
+import django_otp
+import segno
+from django.conf import settings
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from wizard.flow import limits
+
+log = logging.getLogger(__name__)
+
+# The same words for a wrong password and a wrong code: nobody learns which half they got right.
+FAILED = "That didn't work. Check what you typed and try again."
+# After a few wrong codes in a row, django-otp makes a device wait before it checks another.
+WAIT = "Too many sign-in attempts. Wait a moment, then try again."
+RECOVERY_CODES = 10
+
+
+# --- limits on guessing ---------------------------------------------------------------------------------
+
+
+def failure_limits(username: str, client_ip: str) -> list[limits.Limit]:
+    keys = {
+        # Typed usernames are counted under a keyed hash, and "Ann" and "ann" share one budget.
+        "username": f"signin:user:{limits.fingerprint(username.strip().lower())}",
+        "ip": f"signin:ip:{client_ip}",
+    }
+    return [
+        limits.Limit(name, f"{key}:{period}", allowed, period)
+        for name, key in keys.items()
+        for allowed, period in limits.parse(settings.PORTAL_SIGNIN_FAILURE_LIMITS[name])
+    ]
+
+
+def refusal(username: str, client_ip: str) -> str:
+    """What to tell someone whose username or network has used up its failures, or "" to go on."""
+    spent = limits.counters().full(failure_limits(username, client_ip), time.time())
+    if not spent:
+        return ""
+    wait = max(full.retry_after for full in spent)
+    log.warning(
+        "console sign-in refused: limit=%s ip=%s retry_after=%ss", spent[0].limit.name, client_ip, wait
+    )
+    minutes = math.ceil(wait / 60)
+    return f"Too many sign-in attempts. Try again in about {minutes} minute{'' if minutes == 1 else 's'}."
+
+
+def record_failure(username: str, client_ip: str) -> None:
+    limits.counters().add(failure_limits(username, client_ip), time.time())
+
+
+# --- the second factor ----------------------------------------------------------------------------------
+
+
+def has_authenticator(user) -> bool:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+def enrolment_device(user) -> TOTPDevice:
+    """The authenticator being enrolled: the same one on every reload, so a scanned code stays valid."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def qr_code(device: TOTPDevice) -> str:
+    """The otpauth:// address as an SVG data: URI, drawn here: the secret never leaves the server."""
+    return segno.make(device.config_url, error="m").svg_data_uri(scale=5)
+
+
+def secret(device: TOTPDevice) -> str:
+    """The secret in base32, in groups of four, for people who type it into their app."""
+    text = b32encode(device.bin_key).decode()
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def check_code(user, device, code: str):
+    """(the device, "") if the code is right, else (None, what to tell the person): FAILED, or WAIT while
+    the device's own back-off after wrong codes (django-otp's throttling) runs, when nothing is checked."""
+    if device is None or not code:
+        return None, FAILED
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        return None, WAIT
+    verified = django_otp.verify_token(user, device.persistent_id, code)
+    return (verified, "") if verified is not None else (None, FAILED)
+
+
+def confirm_enrolment(user, device: TOTPDevice, code: str):
+    """((the confirmed device, new recovery codes), "") if the code is the app's, else (None, why not).
+    The new recovery codes replace any old ones."""
+    with transaction.atomic():
+        if has_authenticator(user):  # another tab finished enrolling first
+            return None, FAILED
+        verified, problem = check_code(user, device, "".join(code.split()))
+        if verified is None:
+            return None, problem
+        verified.confirmed = True
+        verified.save(update_fields=["confirmed"])
+        StaticDevice.objects.filter(user=user).delete()
+        recovery = StaticDevice.objects.create(user=user, name="Recovery codes")
+        codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+        StaticToken.objects.bulk_create([StaticToken(device=recovery, token=code) for code in codes])
+    return (verified, codes), ""
+
+
+def verify(user, code: str):
+    """(the device that accepts the code, "") or (None, why not), as check_code. The code is the app's six
+    digits or a recovery code."""
+    code = "".join(code.split()).lower()
+    # Each kind of code is tried on its own device only: a miss counts against that device's back-off.
+    model = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
+    return check_code(user, model.objects.devices_for_user(user, confirmed=True).first(), code)
+
+
+def complete(request, device) -> None:
+    """The user is verified from now on; a new session key marks the step up."""
+    request.session.cycle_key()
+    django_otp.login(request, device)
