@@ -319,6 +319,19 @@ OTP_TOTP_ISSUER = "Portal Switch"
 # Staff looking at devices in /admin/ see nobody's TOTP secret or recovery codes.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
+# --- E-mail: Django's error reports (DEBUG off) go to DJANGO_ADMINS -------------------------------
+ADMINS = env_list("DJANGO_ADMINS", "")
+SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", "portal-switch@localhost")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.environ.get("PORTAL_SMTP_HOST", "localhost"),
+            "port": env_int("PORTAL_SMTP_PORT", 25),
+        },
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
