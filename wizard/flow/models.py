@@ -46,6 +46,15 @@ class Setup(models.Model):
         InstructionTemplate, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_by_agent = models.CharField(max_length=150, blank=True)
+    # When each step of the way was first reached, for the console's insights (console/insights.py).
+    # Set once and never cleared: the columns above say where a setup is now, these how far it ever got.
+    app_chosen_at = models.DateTimeField(null=True, blank=True)
+    fields_confirmed_at = models.DateTimeField(null=True, blank=True)
+    credentials_first_saved_at = models.DateTimeField(null=True, blank=True)
+    first_test_sent_at = models.DateTimeField(null=True, blank=True)
+    first_accepted_at = models.DateTimeField(null=True, blank=True)
+    arrival_confirmed_at = models.DateTimeField(null=True, blank=True)
+    instructions_opened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import CharField, DateTimeField, F, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -59,6 +59,15 @@ def _save(setup: Setup, *fields: str) -> None:
     """Write only the named columns (and the time of the change): a request never writes back what it
     did not change, so it cannot undo another request's write to the same setup."""
     setup.save(update_fields=[*fields, "updated_at"])
+
+
+def _first_reached(setup: Setup, fact: str, at=None) -> list[str]:
+    """Note when the setup first got this far (one of the ``…_at`` facts the insights count), unless it
+    already did: the columns to write with the answer, so it costs no statement of its own."""
+    if getattr(setup, fact) is not None:
+        return []
+    setattr(setup, fact, at or timezone.now())
+    return [fact]
 
 
 def purge_old_setups(before) -> int:
@@ -117,7 +126,14 @@ def find_platform_id(slug: str) -> int | None:
 
 def start_setup(platform_id: int | None) -> Setup:
     """A new setup with its app chosen: it has no credentials or boxes to drop yet."""
-    return Setup.objects.create(platform_id=platform_id, app_unlisted=platform_id is None, step=steps.FIELDS)
+    now = timezone.now()
+    return Setup.objects.create(
+        platform_id=platform_id,
+        app_unlisted=platform_id is None,
+        step=steps.FIELDS,
+        created_at=now,
+        app_chosen_at=now,
+    )
 
 
 # What an answer may change: it writes only these columns (the credential state only when it was dropped).
@@ -136,13 +152,14 @@ def choose_app(setup: Setup, platform_id: int | None) -> None:
     setup.platform_id = platform_id
     setup.app_unlisted = platform_id is None
     setup.step = steps.FIELDS
+    reached = _first_reached(setup, "app_chosen_at")
     if not changed:
-        _save(setup, "step")
+        _save(setup, "step", *reached)
         return
     # Another app may use another signature: the boxes must be confirmed again.
     _drop_credentials(setup)
     setup.app_fields = setup.portal_integration = setup.signature = ""
-    _save(setup, "platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step")
+    _save(setup, "platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step", *reached)
 
 
 def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> None:
@@ -155,7 +172,8 @@ def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -
     setup.portal_integration = portal_integration if signature.portal_native else ""
     setup.signature = signature.value
     setup.step = steps.CREDENTIALS
-    _save(setup, *_BOXES, *(_CREDENTIAL_STATE if dropped else []), "step")
+    reached = _first_reached(setup, "fields_confirmed_at")
+    _save(setup, *_BOXES, *(_CREDENTIAL_STATE if dropped else []), "step", *reached)
 
 
 def _drop_credentials(setup: Setup) -> None:
@@ -181,9 +199,10 @@ def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
     setup.test_passed_at = None
     setup.delivery_confirmed = None
     setup.step = steps.TEST
+    reached = _first_reached(setup, "credentials_first_saved_at", setup.credentials_saved_at)
     with transaction.atomic():
         store.put(sealed)
-        _save(setup, "password_has_reserved_chars", *_CREDENTIAL_STATE, "step")
+        _save(setup, "password_has_reserved_chars", *_CREDENTIAL_STATE, "step", *reached)
 
 
 def forget_credentials(setup: Setup) -> int:
@@ -276,12 +295,17 @@ def _start(setup: Setup, send_token: str, phone_e164: str) -> TestAttempt | None
         setup=setup, signature=setup.signature, destination_masked=steps.mask_number(phone_e164)
     )
     spent = Setup.objects.filter(pk=setup.pk, send_token=send_token).update(
-        send_token="", last_outcome=TestAttempt.PENDING, updated_at=timezone.now()
+        send_token="",
+        last_outcome=TestAttempt.PENDING,
+        updated_at=timezone.now(),
+        # In the same statement: the first send's time stays, whichever request wrote it.
+        first_test_sent_at=Coalesce(F("first_test_sent_at"), Value(attempt.started_at, DateTimeField())),
     )
     if not spent:
         attempt.delete()
         return None
     setup.send_token, setup.last_outcome = "", TestAttempt.PENDING
+    setup.first_test_sent_at = setup.first_test_sent_at or attempt.started_at
     return attempt
 
 
@@ -312,6 +336,7 @@ def _send(
     if outcome.accepted:
         setup.test_passed_at = attempt.finished_at
         setup.delivery_confirmed = None
+        passed += _first_reached(setup, "first_accepted_at", attempt.finished_at)
     with transaction.atomic():
         attempt.save(update_fields=_ATTEMPT_RESULT)
         _save(setup, "last_outcome", *passed)
@@ -379,7 +404,7 @@ def confirm_delivery(setup: Setup, arrived: bool) -> None:
         return
     forget_credentials(setup)
     setup.step = steps.INSTRUCTIONS
-    _save(setup, "delivery_confirmed", "step")
+    _save(setup, "delivery_confirmed", "step", *_first_reached(setup, "arrival_confirmed_at"))
 
 
 def latest_attempt(setup: Setup) -> TestAttempt | None:
@@ -506,9 +531,15 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         log.warning("instruction template %s is invalid; showing the generic one", template.pk)
         template = published_template(None, setup.signature)
         rendered = render(template.body, values)
-    if record and template and setup.instructions_shown_id != template.pk:
-        setup.instructions_shown = template
-        _save(setup, "instructions_shown")
+    if record:
+        # The template shown and the first opening go in one write; a setup shown the same template
+        # again writes nothing.
+        changed = _first_reached(setup, "instructions_opened_at")
+        if template and setup.instructions_shown_id != template.pk:
+            setup.instructions_shown = template
+            changed.append("instructions_shown")
+        if changed:
+            _save(setup, *changed)
     return Instructions(
         app_name=values["app_name"],
         settings_path=values["settings_path"],
