@@ -4,7 +4,7 @@ import pytest
 
 from wizard.flow.models import Setup
 
-from .conftest import PASSWORD, REST_KEY, USERNAME
+from .conftest import PASSWORD, REST_KEY, USERNAME, sign_in_verified
 from .journeys import send_test_sms, start, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +85,243 @@ def test_setups_from_before_the_facts_get_them_from_what_their_rows_hold(client,
     reached = facts(refused)
     assert reached["first_test_sent_at"] and not reached["first_accepted_at"]
     assert [fact for fact, at in facts(untouched).items() if at] == ["app_chosen_at"]
+
+
+# --- the page's numbers, against seeded journeys -----------------------------------------------------------
+
+
+def seed_journeys(client, agent_client) -> dict[str, Setup]:
+    """Seven customers, each stopping somewhere else, all through the wizard against the stand-in."""
+    seeded = {}
+    # A number of its own for each send: the stand-in's limits allow only so many tests to one number.
+    numbers = iter(f"+2782123450{n}" for n in range(10))
+    for name in ("arrived_and_read", "arrived"):
+        setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+        send_test_sms(client, setup, next(numbers))
+        client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+        seeded[name] = setup
+    client.get(url(seeded["arrived_and_read"], "instructions"))
+    seeded["wrong_password"] = walk_to_test(
+        client, "zabbix-sms-client", {**LEGACY_CREDENTIALS, "password": "wrong"}
+    )
+    send_test_sms(client, seeded["wrong_password"], next(numbers))
+    fixed = walk_to_test(client, "zabbix-sms-client", {**LEGACY_CREDENTIALS, "password": "wrong"})
+    send_test_sms(client, fixed, next(numbers))
+    client.post(url(fixed, "credentials"), LEGACY_CREDENTIALS)
+    send_test_sms(client, fixed, next(numbers))
+    seeded["fixed_not_confirmed"] = fixed
+    stuck = start(client, "novu")
+    client.post(url(stuck, "fields"), {"confirm": "yes"})
+    response = client.post(url(stuck, "credentials"), {"api_key": "3442105"})  # the old numeric API ID
+    assert "looks like your old API ID" in response.content.decode()
+    seeded["failing_at_credentials"] = stuck
+    seeded["just_started"] = start(client, "novu")
+    agent_client.post("/console/new/")
+    seeded["agent_started"] = Setup.objects.get(created_by_agent="agent-ann")
+    wrong = seeded["wrong_password"].reference
+    agent_client.get(f"/console/s/{wrong}/")
+    agent_client.post(f"/console/s/{wrong}/notes/", {"text": "Called: typed the old password"})
+    return seeded
+
+
+@pytest.fixture
+def seeded(client, agent_client, sandbox):
+    return seed_journeys(client, agent_client)
+
+
+def report(**filters):
+    from django.utils import timezone
+
+    from wizard.console import insights
+
+    return insights.insights(insights.last_days(7, timezone.now()), insights.Filters(**filters))
+
+
+def test_the_funnel_counts_how_far_each_seeded_customer_got(seeded):
+    found = report()
+    assert [(stage.key, stage.count, stage.lost) for stage in found.funnel] == [
+        ("started", 7, 0),
+        ("app_chosen", 6, 1),  # the agent's setup: no app yet
+        ("fields", 5, 1),  # just started
+        ("credentials", 4, 1),  # the old API ID, refused by the form
+        ("test_sent", 4, 0),
+        ("accepted", 3, 1),  # the wrong password, never fixed
+        ("arrived", 2, 1),  # accepted, never confirmed
+        ("instructions", 1, 1),
+    ]
+    assert found.funnel[5].lost_share == pytest.approx(1 / 4)
+    assert found.funnel[7].share_of_started == pytest.approx(1 / 7)
+
+
+def test_what_fails_counts_setups_and_test_sends_per_diagnosis(seeded):
+    [failure] = report().failures
+    assert (failure.key, failure.code, failure.setups, failure.attempts) == ("legacy:001", "001", 2, 2)
+    assert failure.title == "Clickatell did not accept your username or password"
+    assert sum(failure.trend) == 2 and failure.trend[-1] == 2  # all of them today
+
+
+def test_per_app_counts_success_the_median_time_and_where_most_stop(seeded):
+    apps = {app.platform: app for app in report().apps}
+    assert set(apps) == {"novu", "zabbix-sms-client", ""}  # "": the agent's setup, no app chosen yet
+    novu, zabbix = apps["novu"], apps["zabbix-sms-client"]
+    assert (novu.started, novu.accepted, novu.arrived, novu.lost) == (4, 2, 2, 2)
+    assert (zabbix.started, zabbix.accepted, zabbix.arrived, zabbix.lost) == (2, 1, 0, 2)
+    assert zabbix.worst.key == "accepted" and zabbix.worst.lost == 1
+    # The median is the middle of each app's times to a working test: with Novu's two, their average.
+    times = []
+    for name in ("arrived", "arrived_and_read"):
+        seeded[name].refresh_from_db()
+        times.append(seeded[name].first_accepted_at - seeded[name].created_at)
+    assert novu.median_to_working == (times[0] + times[1]) / 2
+    seeded["fixed_not_confirmed"].refresh_from_db()
+    fixed = seeded["fixed_not_confirmed"]
+    assert zabbix.median_to_working == fixed.first_accepted_at - fixed.created_at
+
+
+def test_apps_sort_worst_first_by_each_column(seeded):
+    from django.utils import timezone
+
+    from wizard.console import insights
+
+    week = insights.last_days(7, timezone.now())
+    by = {
+        sort: [app.platform for app in insights.per_app(week, insights.Filters(), sort)]
+        for sort in insights.APP_SORTS
+    }
+    assert by["lost"] == ["novu", "zabbix-sms-client", ""]  # 2, 2 (then by name), 1
+    assert by["started"] == ["novu", "zabbix-sms-client", ""]
+    assert by["accepted"] == ["", "novu", "zabbix-sms-client"]  # 0%, then 50% and 50%, more setups first
+    assert by["arrived"] == ["zabbix-sms-client", "", "novu"]  # 0% of 2, 0% of 1, 50%
+    assert by["median"][-1] == ""  # no working test: last
+    assert by["name"] == ["", "novu", "zabbix-sms-client"]
+
+
+def test_agents_share_counts_started_opened_and_notes(seeded):
+    share = report().agents
+    assert (share.started, share.started_by_agents, share.opened_by_agents, share.notes) == (7, 1, 1, 1)
+
+
+def test_filters_narrow_every_part(seeded):
+    zabbix = report(platform="zabbix-sms-client")
+    assert zabbix.funnel[0].count == 2 and [f.setups for f in zabbix.failures] == [2]
+    assert zabbix.agents.opened_by_agents == 1 and zabbix.agents.notes == 1
+    rest = report(signature="platform_rest")
+    assert rest.funnel[0].count == 3 and rest.failures == []  # Novu's, less the one with no boxes yet
+    assert report(platform="unlisted").funnel[0].count == 0
+
+
+def test_the_period_counts_only_setups_started_in_it(seeded):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Setup.objects.filter(pk=seeded["just_started"].pk).update(created_at=timezone.now() - timedelta(days=10))
+    assert report().funnel[0].count == 6
+    from wizard.console import insights
+
+    month = insights.insights(insights.last_days(30, timezone.now()), insights.Filters())
+    assert month.funnel[0].count == 7
+
+
+# --- the page -------------------------------------------------------------------------------------------
+
+
+def test_the_page_shows_each_chart_with_its_table_and_csv_links(seeded, agent_client):
+    from html import unescape
+
+    response = agent_client.get("/console/insights/", {"period": "7"})
+    assert response.status_code == 200
+    html = unescape(response.content.decode())
+    assert html.count('<svg class="chart"') == 3 and html.count("<table") == 4
+    for name in ("funnel", "failures", "apps", "agents"):
+        assert f"/console/insights/{name}.csv?period=7" in html
+    assert "Clickatell did not accept your username or password" in html
+    assert '<a href="/console/?diagnosis=legacy%3A001">' in html
+    assert "?period=7&amp;sort=median" in response.content.decode()
+    for secret in (PASSWORD, REST_KEY, REST_KEY[:-4], "wrong"):
+        assert secret not in html
+
+
+def test_each_table_downloads_as_csv(seeded, agent_client):
+    import csv
+
+    response = agent_client.get("/console/insights/funnel.csv", {"period": "7"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="portal-switch-funnel-')
+    rows = list(csv.reader(response.content.decode().splitlines()))
+    assert rows[0] == ["Step", "Setups", "Lost at this step", "Share lost", "Share of started"]
+    assert [row[1] for row in rows[1:]] == ["7", "6", "5", "4", "4", "3", "2", "1"]
+    rows = list(csv.reader(agent_client.get("/console/insights/failures.csv").content.decode().splitlines()))
+    assert rows[1][1:4] == ["legacy:001", "2", "2"]
+    rows = list(csv.reader(agent_client.get("/console/insights/apps.csv").content.decode().splitlines()))
+    assert [row[0] for row in rows[1:]] == ["novu", "zabbix-sms-client", ""]
+    assert agent_client.get("/console/insights/nothing.csv").status_code == 404
+
+
+def test_a_range_and_bad_questions(seeded, agent_client):
+    from django.utils import timezone
+
+    today = timezone.now().date().isoformat()
+    html = agent_client.get("/console/insights/", {"period": "range", "start": today, "end": today}).content
+    assert b"<strong>7</strong>" in html
+    html = agent_client.get("/console/insights/", {"period": "range", "start": today}).content.decode()
+    assert "Give both days of the range" in html
+    html = agent_client.get("/console/insights/", {"period": "range", "start": today, "end": "2020-01-01"})
+    assert "comes after its To day" in html.content.decode()
+    assert agent_client.get("/console/insights/", {"period": "12", "sort": "x"}).status_code == 200
+
+
+def test_only_agents_get_the_page(seeded, django_user_model):
+    from django.test import Client
+
+    paths = ["/console/insights/", "/console/insights/funnel.csv"]
+    for path in paths:
+        response = Client().get(path)  # anonymous, as a customer's own browser is to the console
+        assert response.status_code == 302 and response["Location"].startswith("/console/login/"), path
+    outsider = Client()
+    sign_in_verified(outsider, django_user_model.objects.create_user("bob", password="x-for-tests"))
+    for path in paths:
+        assert outsider.get(path).status_code == 403, path
+    password_only = Client()
+    password_only.force_login(django_user_model.objects.get(username="agent-ann"))
+    for path in paths:
+        assert password_only.get(path)["Location"].startswith("/console/login/"), path
+
+
+def test_the_page_takes_the_same_statements_however_many_setups(
+    seeded, agent_client, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        agent_client.get("/console/insights/", {"sort": "median"})
+    novu = Setup.objects.get(pk=seeded["arrived"].pk).platform
+    Setup.objects.bulk_create(
+        [Setup(reference=f"CCCC-{n:04d}", token=f"c{n}", platform=novu) for n in range(300)]
+    )
+    from wizard.flow.models import TestAttempt
+
+    TestAttempt.objects.bulk_create(
+        [
+            TestAttempt(
+                setup=setup, signature="legacy_http", status="rejected", diagnosis_key=f"legacy:00{n % 7}"
+            )
+            for n, setup in enumerate(Setup.objects.filter(reference__startswith="CCCC"))
+        ]
+    )
+    with django_assert_max_num_queries(len(few)):
+        response = agent_client.get("/console/insights/", {"sort": "median"})
+    assert b"<strong>307</strong>" in response.content
+    # The session, the agent, their authenticator, their permissions (2), the apps for the filter, and the
+    # report's 6: the funnel with the agents' share, the notes, the failures and their trend, the apps
+    # and their medians.
+    assert len(few) <= 12, [q["sql"][:80] for q in few.captured_queries]
+
+
+def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):
+    html = agent_client.get("/console/", {"diagnosis": "legacy:001"}).content.decode()
+    assert "2 setups." in html and "Clickatell did not accept your username or password" in html
+    for name, setup in seeded.items():
+        assert (setup.reference in html) == (name in ("wrong_password", "fixed_not_confirmed")), name
+    assert "0 setups." in agent_client.get("/console/", {"diagnosis": "legacy:002"}).content.decode()

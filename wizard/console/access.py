@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.functional import cached_property
 
 from wizard.clickatell.diagnoses import Diagnosis
 from wizard.clickatell.signatures import Signature
 from wizard.flow import services, steps
-from wizard.flow.models import Setup
+from wizard.flow.models import Setup, TestAttempt
 from wizard.flow.references import normalise_reference
 
 from .models import AgentNote, SetupAccess
@@ -94,7 +94,13 @@ def _summary(setup: Setup) -> SetupSummary:
 
 
 def recent_setups(
-    *, platform: str = "", signature: str = "", step: str = "", outcome: str = "", page: int | str = 1
+    *,
+    platform: str = "",
+    signature: str = "",
+    step: str = "",
+    outcome: str = "",
+    diagnosis: str = "",
+    page: int | str = 1,
 ) -> Page:
     queryset: QuerySet = Setup.objects.select_related("platform").order_by("-updated_at", "-pk")
     if platform:
@@ -109,6 +115,11 @@ def recent_setups(
         queryset = queryset.filter(step=step)
     if outcome:
         queryset = queryset.filter(last_outcome=outcome)
+    if diagnosis:
+        # The insights' "what fails" links here: setups where any test send met this diagnosis.
+        queryset = queryset.filter(
+            Exists(TestAttempt.objects.filter(setup=OuterRef("pk"), diagnosis_key=diagnosis))
+        )
     paginated = NewestPaginator(
         queryset.only(
             "reference",

@@ -13,6 +13,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(next_page="console:login"), name="logout"),
     path("find/", views.find, name="find"),
     path("new/", views.start_for_customer, name="new"),
+    path("insights/", views.insights_page, name="insights"),
+    path("insights/<str:table>.csv", views.insights_csv, name="insights_csv"),
     path("s/<str:reference>/", views.setup_detail, name="setup"),
     path("s/<str:reference>/notes/", views.add_note, name="note"),
     path("s/<str:reference>/step/", views.send_to_step, name="step"),

@@ -7,7 +7,7 @@ from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,12 +18,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.decorators import otp_required
 
 from wizard.catalog.models import Platform
+from wizard.clickatell.diagnoses import by_key
 from wizard.clickatell.signatures import choices as signature_choices
 from wizard.flow import steps
 from wizard.flow.limits import client_ip
 from wizard.flow.models import Setup
 
-from . import access, signin
+from . import access, insight_tables, insights, signin
+from .forms import PERIOD_CHOICES, RANGE, InsightsForm
 
 PERMISSION = "console.use_console"
 
@@ -166,7 +168,8 @@ def enrol(request):
 @agent_required
 @require_http_methods(["GET", "HEAD"])
 def setup_list(request):
-    filters = {name: request.GET.get(name, "") for name in ("platform", "signature", "step", "outcome")}
+    wanted = ("platform", "signature", "step", "outcome", "diagnosis")
+    filters = {name: request.GET.get(name, "")[:40] for name in wanted}
     page = access.recent_setups(**filters, page=request.GET.get("page", 1))
     query = request.GET.copy()
     query.pop("page", None)
@@ -181,6 +184,7 @@ def setup_list(request):
             "signatures": signature_choices(),
             "steps": steps.STEP_CHOICES,
             "outcomes": ["pending", "accepted", "rejected", "failed"],
+            "diagnosis": by_key(filters["diagnosis"]) if filters["diagnosis"] else None,
         },
         partial="results",
     )
@@ -246,3 +250,45 @@ def start_for_customer(request):
         request, f"New setup {reference}. Read the customer this link: {request.build_absolute_uri(path)}"
     )
     return redirect(reverse("console:setup", kwargs={"reference": reference}))
+
+
+# --- insights: the whole, not one customer (docs/console.md) --------------------------------------------
+
+
+def _question(request) -> dict:
+    """The page's question as asked, for its links (sorting, CSV downloads)."""
+    wanted = ("period", "start", "end", "platform", "signature", "sort")
+    return {name: request.GET[name] for name in wanted if request.GET.get(name)}
+
+
+@agent_required
+@require_http_methods(["GET", "HEAD"])
+def insights_page(request):
+    form = InsightsForm(request.GET)
+    report = insights.insights(*form.question())
+    question = _question(request)
+    unsorted = {name: value for name, value in question.items() if name != "sort"}
+    context = {
+        "form": form,
+        "report": report,
+        "question": urlencode(question),
+        "periods": PERIOD_CHOICES,
+        "range": RANGE,
+        "platforms": Platform.objects.order_by("name").values_list("slug", "name"),
+        "signatures": signature_choices(),
+        **insight_tables.page(report, unsorted),
+    }
+    return TemplateResponse(request, "console/insights.html", context)
+
+
+@agent_required
+@require_http_methods(["GET", "HEAD"])
+def insights_csv(request, table: str):
+    if table not in insight_tables.TABLES:
+        raise Http404("no such table")
+    report = insights.insights(*InsightsForm(request.GET).question())
+    chosen = insight_tables.tables(report, {})[table]
+    response = HttpResponse(insight_tables.as_csv(chosen), content_type="text/csv; charset=utf-8")
+    period = f"{report.period.start:%Y-%m-%d}-to-{report.period.end:%Y-%m-%d}"
+    response["Content-Disposition"] = f'attachment; filename="portal-switch-{table}-{period}.csv"'
+    return response

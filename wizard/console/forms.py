@@ -1,0 +1,44 @@
+"""The insights page's question: which period, which setups, sorted how. A GET form: it changes nothing."""
+
+from django import forms
+from django.utils import timezone
+
+from wizard.clickatell.signatures import choices as signature_choices
+
+from . import insights
+
+RANGE = "range"
+PERIOD_CHOICES = [(str(days), f"Last {days} days") for days in insights.PERIODS] + [(RANGE, "From – to")]
+
+
+class InsightsForm(forms.Form):
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False)
+    start = forms.DateField(required=False, label="From")
+    end = forms.DateField(required=False, label="To")
+    platform = forms.CharField(required=False, max_length=100)
+    signature = forms.ChoiceField(choices=[("", "Any"), *signature_choices()], required=False)
+    sort = forms.ChoiceField(choices=[(key, key) for key in insights.APP_SORTS], required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("period") == RANGE:
+            start, end = cleaned.get("start"), cleaned.get("end")
+            if not start or not end:
+                raise forms.ValidationError("Give both days of the range, From and To.")
+            if start > end:
+                raise forms.ValidationError("The range's From day comes after its To day.")
+        return cleaned
+
+    def question(self) -> tuple[insights.Period, insights.Filters, str]:
+        """The period, filters and sort asked for; the last 30 days of every setup when the form is not
+        valid (its errors say why)."""
+        cleaned = self.cleaned_data if self.is_valid() else {}
+        period = cleaned.get("period") or str(insights.DEFAULT_PERIOD)
+        if period == RANGE:
+            chosen = insights.between(cleaned["start"], cleaned["end"])
+        else:
+            chosen = insights.last_days(int(period), timezone.now())
+        filters = insights.Filters(
+            platform=cleaned.get("platform", ""), signature=cleaned.get("signature", "")
+        )
+        return chosen, filters, cleaned.get("sort") or insights.DEFAULT_SORT

@@ -1,0 +1,336 @@
+"""Support insights: where customers stop and what fails, counted by the database.
+
+Every number here is an aggregate query over a period's setups (and the page's filters), so the page
+takes the same few statements however many setups there are; Python only arranges what the database
+counted. Like access.py, this module reads setups without the vault and hands out plain records.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncDate
+
+from wizard.clickatell.diagnoses import by_key
+from wizard.flow.models import Setup, TestAttempt
+
+from .models import AgentNote, SetupAccess
+
+PERIODS = [7, 30, 90]
+DEFAULT_PERIOD = 30
+# Trend buckets: a day each up to a month, a week each beyond, so a chart has at most a few dozen points.
+DAILY_UP_TO_DAYS = 31
+
+# The funnel's steps, in order: a setup counts at a step once it has ever got that far (flow/models.py's
+# "first reached" facts), wherever it is now. The first, "started", is every setup of the period.
+FUNNEL = [
+    ("started", "Setups started", ""),
+    ("app_chosen", "App chosen", "app_chosen_at"),
+    ("fields", "Boxes confirmed", "fields_confirmed_at"),
+    ("credentials", "Credentials saved", "credentials_first_saved_at"),
+    ("test_sent", "Test sent", "first_test_sent_at"),
+    ("accepted", "Accepted by Clickatell", "first_accepted_at"),
+    ("arrived", "“It arrived”", "arrival_confirmed_at"),
+    ("instructions", "Instructions opened", "instructions_opened_at"),
+]
+FUNNEL_TITLES = {key: title for key, title, _ in FUNNEL}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    days: int  # 7, 30 or 90, or 0 for a from–to range
+
+    @property
+    def bucket_days(self) -> int:
+        return 1 if (self.end - self.start) <= timedelta(days=DAILY_UP_TO_DAYS) else 7
+
+    def buckets(self) -> list[date]:
+        """The first day of each trend bucket, oldest first."""
+        first, last = self.start.date(), (self.end - timedelta(microseconds=1)).date()
+        count = (last - first).days // self.bucket_days + 1
+        return [first + timedelta(days=n * self.bucket_days) for n in range(count)]
+
+    def bucket_of(self, day: date) -> int:
+        return (day - self.start.date()).days // self.bucket_days
+
+
+def last_days(days: int, now: datetime) -> Period:
+    return Period(start=now - timedelta(days=days), end=now, days=days)
+
+
+def between(first: date, last: date) -> Period:
+    """From the start of ``first`` to the end of ``last`` (UTC), both days included."""
+    return Period(
+        start=datetime.combine(first, time.min, UTC),
+        end=datetime.combine(last + timedelta(days=1), time.min, UTC),
+        days=0,
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    platform: str = ""  # a catalog slug, or "unlisted"
+    signature: str = ""
+
+
+def _matching(queryset: QuerySet, filters: Filters, prefix: str = "") -> QuerySet:
+    if filters.platform == "unlisted":
+        queryset = queryset.filter(**{f"{prefix}app_unlisted": True})
+    elif filters.platform:
+        queryset = queryset.filter(**{f"{prefix}platform__slug": filters.platform})
+    if filters.signature:
+        queryset = queryset.filter(**{f"{prefix}signature": filters.signature})
+    return queryset
+
+
+def setups_started(period: Period, filters: Filters) -> QuerySet:
+    """The setups started in the period that match the filters: what the funnel, the apps and the agents'
+    share count."""
+    return _matching(
+        Setup.objects.filter(created_at__gte=period.start, created_at__lt=period.end).order_by(), filters
+    )
+
+
+def _reached(fact: str) -> Count:
+    return Count("pk", filter=Q(**{f"{fact}__isnull": False})) if fact else Count("pk")
+
+
+def _stage_counts() -> dict:
+    return {key: _reached(fact) for key, _, fact in FUNNEL}
+
+
+# --- the funnel and the agents' share: one query --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    title: str
+    count: int
+    lost: int  # setups that got to the step before but not to this one
+    lost_share: float | None  # of those at the step before; None for the first step or after none
+    share_of_started: float | None
+
+
+@dataclass(frozen=True)
+class AgentShare:
+    started: int
+    started_by_agents: int
+    opened_by_agents: int
+    notes: int
+
+
+def _stages(counts: dict) -> list[Stage]:
+    stages, before, started = [], None, counts["started"]
+    for key, title, _ in FUNNEL:
+        count = counts[key]
+        lost = max(before - count, 0) if before is not None else 0
+        stages.append(
+            Stage(
+                key=key,
+                title=title,
+                count=count,
+                lost=lost,
+                lost_share=lost / before if before else None,
+                share_of_started=count / started if started else None,
+            )
+        )
+        before = count
+    return stages
+
+
+def worst_stage(counts: dict) -> Stage | None:
+    """The step most setups did not get to (from the step before it); None when none were lost."""
+    lost = [stage for stage in _stages(counts) if stage.lost]
+    return max(lost, key=lambda stage: stage.lost) if lost else None
+
+
+def funnel_and_agents(period: Period, filters: Filters) -> tuple[list[Stage], AgentShare]:
+    setups = setups_started(period, filters)
+    opened = SetupAccess.objects.filter(setup=OuterRef("pk"), action="opened")
+    counts = setups.aggregate(
+        **_stage_counts(),
+        started_by_agents=Count("pk", filter=~Q(created_by_agent="")),
+        opened_by_agents=Count("pk", filter=Exists(opened)),
+    )
+    notes = AgentNote.objects.filter(setup__in=setups.values("pk")).count()
+    share = AgentShare(
+        started=counts["started"],
+        started_by_agents=counts["started_by_agents"],
+        opened_by_agents=counts["opened_by_agents"],
+        notes=notes,
+    )
+    return _stages(counts), share
+
+
+# --- what fails: two queries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    key: str
+    title: str
+    code: str  # Clickatell's error code, or the kind of failure for our own ("timeout")
+    setups: int
+    attempts: int
+    trend: list[int]  # attempts per bucket of the period, oldest first
+
+
+def failures(period: Period, filters: Filters) -> list[Failure]:
+    """The diagnoses customers met on test sends made in the period, most setups first."""
+    attempts = _matching(
+        TestAttempt.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+        .exclude(diagnosis_key="")
+        .order_by(),
+        filters,
+        prefix="setup__",
+    )
+    totals = attempts.values("diagnosis_key").annotate(
+        setups=Count("setup", distinct=True), attempts=Count("pk")
+    )
+    per_day = attempts.values("diagnosis_key", day=TruncDate("started_at")).annotate(attempts=Count("pk"))
+    trends: dict[str, list[int]] = {}
+    size = len(period.buckets())
+    for row in per_day:
+        trend = trends.setdefault(row["diagnosis_key"], [0] * size)
+        trend[min(max(period.bucket_of(row["day"]), 0), size - 1)] += row["attempts"]
+    found = []
+    for row in totals:
+        key = row["diagnosis_key"]
+        diagnosis = by_key(key)
+        family, _, code = key.partition(":")
+        found.append(
+            Failure(
+                key=key,
+                title=diagnosis.title if diagnosis else key,
+                code=code if family != "transport" else f"({code.replace('_', ' ')})",
+                setups=row["setups"],
+                attempts=row["attempts"],
+                trend=trends.get(key, [0] * size),
+            )
+        )
+    return sorted(found, key=lambda f: (-f.setups, -f.attempts, f.key))
+
+
+# --- per app: two queries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppInsight:
+    platform: str  # the catalog slug, "unlisted", or "" before an app is chosen
+    name: str
+    started: int
+    accepted: int
+    arrived: int
+    median_to_working: timedelta | None
+    worst: Stage | None
+
+    @property
+    def lost(self) -> int:
+        """Setups that never got a test through to the customer's phone."""
+        return self.started - self.arrived
+
+    @property
+    def accepted_rate(self) -> float:
+        return self.accepted / self.started if self.started else 0.0
+
+    @property
+    def arrived_rate(self) -> float:
+        return self.arrived / self.started if self.started else 0.0
+
+
+# How each column sorts, worst first: most lost, most setups, lowest rates, slowest, then by name.
+APP_SORTS = {
+    "lost": ("Customers lost", lambda a: (-a.lost, a.name)),
+    "started": ("Setups", lambda a: (-a.started, a.name)),
+    "accepted": ("Accepted", lambda a: (a.accepted_rate, -a.started, a.name)),
+    "arrived": ("Arrived", lambda a: (a.arrived_rate, -a.started, a.name)),
+    "median": (
+        "Median time to a working test",
+        lambda a: (
+            a.median_to_working is None,
+            -(a.median_to_working or timedelta()).total_seconds(),
+            a.name,
+        ),
+    ),
+    "name": ("App", lambda a: a.name.casefold()),
+}
+DEFAULT_SORT = "lost"
+
+
+def _app_of(row: dict) -> tuple[str, str]:
+    if row["platform__slug"]:
+        return row["platform__slug"], row["platform__name"]
+    return ("unlisted", "Not listed") if row["app_unlisted"] else ("", "No app chosen yet")
+
+
+def _medians(setups: QuerySet) -> dict[tuple[str, str], timedelta]:
+    """Each app's median time from start to the first accepted test, by the database: each app's setups
+    are ranked by that time and only the middle one or two come back."""
+    group = [F("platform_id"), F("app_unlisted")]
+    ranked = (
+        setups.filter(first_accepted_at__isnull=False)
+        .annotate(
+            took=ExpressionWrapper(F("first_accepted_at") - F("created_at"), output_field=DurationField())
+        )
+        .annotate(
+            position=Window(RowNumber(), partition_by=group, order_by=F("took").asc()),
+            of=Window(Count("pk"), partition_by=group),
+        )
+        .filter(position__gte=(F("of") + 1) / 2, position__lte=(F("of") + 2) / 2)
+        .values("platform__slug", "platform__name", "app_unlisted", "took")
+    )
+    middles: dict[tuple[str, str], list[timedelta]] = {}
+    for row in ranked:
+        middles.setdefault(_app_of(row), []).append(row["took"])
+    return {app: sum(took, timedelta()) / len(took) for app, took in middles.items()}
+
+
+def per_app(period: Period, filters: Filters, sort: str = DEFAULT_SORT) -> list[AppInsight]:
+    setups = setups_started(period, filters)
+    rows = setups.values("platform__slug", "platform__name", "app_unlisted").annotate(**_stage_counts())
+    medians = _medians(setups)
+    apps = []
+    for row in rows:
+        platform, name = _app_of(row)
+        apps.append(
+            AppInsight(
+                platform=platform,
+                name=name,
+                started=row["started"],
+                accepted=row["accepted"],
+                arrived=row["arrived"],
+                median_to_working=medians.get((platform, name)),
+                worst=worst_stage(row),
+            )
+        )
+    return sorted(apps, key=APP_SORTS.get(sort, APP_SORTS[DEFAULT_SORT])[1])
+
+
+# --- the whole page -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Insights:
+    period: Period
+    filters: Filters
+    funnel: list[Stage]
+    agents: AgentShare
+    failures: list[Failure]
+    apps: list[AppInsight]
+    sort: str
+
+
+def insights(period: Period, filters: Filters, sort: str = DEFAULT_SORT) -> Insights:
+    funnel, agents = funnel_and_agents(period, filters)
+    return Insights(
+        period=period,
+        filters=filters,
+        funnel=funnel,
+        agents=agents,
+        failures=failures(period, filters),
+        apps=per_app(period, filters, sort),
+        sort=sort if sort in APP_SORTS else DEFAULT_SORT,
+    )
