@@ -1,6 +1,7 @@
 """Support insights: the facts the wizard records on the way, and the console page that counts them."""
 
 import pytest
+from django.test import Client
 
 from wizard.flow.models import Setup
 
@@ -125,8 +126,8 @@ def seed_journeys(client, agent_client) -> dict[str, Setup]:
 
 
 @pytest.fixture
-def seeded(client, agent_client, sandbox):
-    return seed_journeys(client, agent_client)
+def seeded(agent_client, sandbox):
+    return seed_journeys(Client(), agent_client)  # the customers' browsers are not the agent's
 
 
 def report(**filters):
@@ -272,8 +273,6 @@ def test_a_range_and_bad_questions(seeded, agent_client):
 
 
 def test_only_agents_get_the_page(seeded, django_user_model):
-    from django.test import Client
-
     paths = ["/console/insights/", "/console/insights/funnel.csv"]
     for path in paths:
         response = Client().get(path)  # anonymous, as a customer's own browser is to the console

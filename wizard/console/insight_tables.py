@@ -20,6 +20,9 @@ class Cell:
     text: str
     value: object = None  # what the CSV gets, when it differs from the text (a number, not "40%")
     href: str = ""
+    numeric: bool = False
+    trend: charts.Sparkline | None = None  # drawn before the text
+    trend_label: str = ""  # the trend's numbers, for screen readers
 
     @property
     def csv(self):
@@ -42,16 +45,18 @@ class Table:
 
 
 def percent(share: float | None) -> Cell:
-    return Cell("—", "") if share is None else Cell(f"{share:.0%}", round(share, 4))
+    return (
+        Cell("—", "", numeric=True) if share is None else Cell(f"{share:.0%}", round(share, 4), numeric=True)
+    )
 
 
 def number(value: int) -> Cell:
-    return Cell(str(value), value)
+    return Cell(str(value), value, numeric=True)
 
 
 def duration(took: timedelta | None) -> Cell:
     if took is None:
-        return Cell("—", "")
+        return Cell("—", "", numeric=True)
     seconds = round(took.total_seconds())
     if seconds < 60:
         text = f"{seconds} s"
@@ -63,7 +68,7 @@ def duration(took: timedelta | None) -> Cell:
         )
     else:
         text = f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return Cell(text, seconds)
+    return Cell(text, seconds, numeric=True)
 
 
 def _setups_with(report: Insights, diagnosis: str) -> str:
@@ -102,6 +107,7 @@ def funnel_table(report: Insights) -> Table:
 def failures_table(report: Insights) -> Table:
     buckets = report.period.buckets()
     half = len(buckets) // 2 or 1
+    unit = "day" if report.period.bucket_days == 1 else "week"
     return Table(
         "failures",
         "What customers' test sends met",
@@ -121,6 +127,8 @@ def failures_table(report: Insights) -> Table:
                 Cell(
                     f"{sum(failure.trend[:half])} → {sum(failure.trend[half:])}",
                     " ".join(str(n) for n in failure.trend),
+                    trend=charts.sparkline(failure.trend),
+                    trend_label=f"Test sends per {unit}: {', '.join(str(n) for n in failure.trend)}",
                 ),
             ]
             for failure in report.failures
@@ -148,8 +156,8 @@ def apps_table(report: Insights, query: dict) -> Table:
             [
                 Cell(app.name, app.platform),
                 number(app.started),
-                Cell(f"{app.accepted} ({app.accepted_rate:.0%})", app.accepted),
-                Cell(f"{app.arrived} ({app.arrived_rate:.0%})", app.arrived),
+                Cell(f"{app.accepted} ({app.accepted_rate:.0%})", app.accepted, numeric=True),
+                Cell(f"{app.arrived} ({app.arrived_rate:.0%})", app.arrived, numeric=True),
                 number(app.lost),
                 duration(app.median_to_working),
                 Cell(
@@ -184,7 +192,7 @@ def agents_table(report: Insights) -> Table:
                 number(share.opened_by_agents),
                 of_started(share.opened_by_agents),
             ],
-            [Cell("Notes written on them"), number(share.notes), Cell("—", "")],
+            [Cell("Notes written on them"), number(share.notes), percent(None)],
         ],
     )
 
@@ -249,11 +257,6 @@ def apps_chart(report: Insights) -> charts.BarChart:
     )
 
 
-def trend_lines(report: Insights) -> list[tuple]:
-    """Each failure with the line of its trend."""
-    return [(failure, charts.sparkline(failure.trend)) for failure in report.failures]
-
-
 def page(report: Insights, query: dict) -> dict:
     """What the page's template draws: its tables and, beside them, their charts."""
     return {
@@ -261,5 +264,4 @@ def page(report: Insights, query: dict) -> dict:
         "funnel_chart": funnel_chart(report),
         "failures_chart": failures_chart(report),
         "apps_chart": apps_chart(report),
-        "trend_lines": trend_lines(report),
     }
