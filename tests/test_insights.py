@@ -5,7 +5,7 @@ from django.test import Client
 
 from wizard.flow.models import Setup
 
-from .conftest import PASSWORD, REST_KEY, USERNAME, sign_in_verified
+from .conftest import PASSWORD, REST_KEY, USERNAME, dump_database, sign_in_verified
 from .journeys import send_test_sms, start, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
@@ -154,11 +154,20 @@ def test_the_funnel_counts_how_far_each_seeded_customer_got(seeded):
     assert found.funnel[7].share_of_started == pytest.approx(1 / 7)
 
 
-def test_what_fails_counts_setups_and_test_sends_per_diagnosis(seeded):
-    [failure] = report().failures
+def test_what_fails_counts_setups_and_times_per_diagnosis_and_form_mistake(seeded):
+    failure, mistake = report().failures
     assert (failure.key, failure.code, failure.setups, failure.attempts) == ("legacy:001", "001", 2, 2)
     assert failure.title == "Clickatell did not accept your username or password"
     assert sum(failure.trend) == 2 and failure.trend[-1] == 2  # all of them today
+    # Caught by the credentials form, before anything was sent: counted by name, nothing typed kept.
+    assert (mistake.key, mistake.code, mistake.setups, mistake.attempts) == (
+        "form:key_old_api_id",
+        "(form)",
+        1,
+        1,
+    )
+    assert mistake.title == "The old numeric API ID pasted as the API Key" and mistake.on_form
+    assert "3442105" not in dump_database()
 
 
 def test_per_app_counts_success_the_median_time_and_where_most_stop(seeded):
@@ -207,7 +216,8 @@ def test_filters_narrow_every_part(seeded):
     assert zabbix.funnel[0].count == 2 and [f.setups for f in zabbix.failures] == [2]
     assert zabbix.agents.opened_by_agents == 1 and zabbix.agents.notes == 1
     rest = report(signature="platform_rest")
-    assert rest.funnel[0].count == 3 and rest.failures == []  # Novu's, less the one with no boxes yet
+    assert rest.funnel[0].count == 3  # Novu's, less the one with no boxes yet
+    assert [f.key for f in rest.failures] == ["form:key_old_api_id"]
     assert report(platform="unlisted").funnel[0].count == 0
 
 
@@ -313,9 +323,9 @@ def test_the_page_takes_the_same_statements_however_many_setups(
         response = agent_client.get("/console/insights/", {"sort": "median"})
     assert b"<strong>307</strong>" in response.content
     # The session, the agent, their authenticator, their permissions (2), the apps for the filter, and the
-    # report's 6: the funnel with the agents' share, the notes, the failures and their trend, the apps
-    # and their medians.
-    assert len(few) <= 12, [q["sql"][:80] for q in few.captured_queries]
+    # report's 8: the funnel with the agents' share, the notes, the test sends' diagnoses and their trend,
+    # the form's mistakes and theirs, the apps and their medians.
+    assert len(few) <= 14, [q["sql"][:80] for q in few.captured_queries]
 
 
 def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):
@@ -324,3 +334,6 @@ def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):
     for name, setup in seeded.items():
         assert (setup.reference in html) == (name in ("wrong_password", "fixed_not_confirmed")), name
     assert "0 setups." in agent_client.get("/console/", {"diagnosis": "legacy:002"}).content.decode()
+    html = agent_client.get("/console/", {"diagnosis": "form:key_old_api_id"}).content.decode()
+    assert "1 setup." in html and seeded["failing_at_credentials"].reference in html
+    assert "The old numeric API ID pasted as the API Key" in html

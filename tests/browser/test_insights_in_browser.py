@@ -52,8 +52,11 @@ def test_an_agent_reads_the_seeded_journeys_off_the_page(checked, agent, browser
     ]
     assert column(page, "funnel", 2) == ["7", "6", "5", "4", "4", "3", "2", "1"]
     assert column(page, "funnel", 3) == ["0", "1", "1", "1", "0", "1", "1", "1"]
-    assert column(page, "failures", 1) == ["Clickatell did not accept your username or password"]
-    assert column(page, "failures", 3) == ["2"]
+    assert column(page, "failures", 1) == [
+        "Clickatell did not accept your username or password",
+        "The old numeric API ID pasted as the API Key",
+    ]
+    assert column(page, "failures", 3) == ["2", "1"]
     assert column(page, "apps", 2) == ["4", "2", "1"]
     assert column(page, "agents", 2) == ["1", "1", "1"]
     # Every chart is drawn, with a bar for each step of the funnel.

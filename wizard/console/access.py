@@ -12,15 +12,17 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.functional import cached_property
 
-from wizard.clickatell.diagnoses import Diagnosis
+from wizard.clickatell.diagnoses import Diagnosis, by_key
 from wizard.clickatell.signatures import Signature
 from wizard.flow import services, steps
-from wizard.flow.models import Setup, TestAttempt
+from wizard.flow.models import CredentialMistake, Setup, TestAttempt
 from wizard.flow.references import normalise_reference
 
 from .models import AgentNote, SetupAccess
 
 PAGE_SIZE = 50
+# How the setup list's diagnosis filter names a mistake the credentials form caught (steps.MISTAKES).
+FORM_MISTAKE = "form:"
 # Counting every match of a broad filter over 100,000 setups costs more than the page itself: the list
 # offers the newest LIST_LIMIT matches (narrow the filters, or find by code, for older ones).
 LIST_LIMIT = 1000
@@ -115,8 +117,14 @@ def recent_setups(
         queryset = queryset.filter(step=step)
     if outcome:
         queryset = queryset.filter(last_outcome=outcome)
-    if diagnosis:
-        # The insights' "what fails" links here: setups where any test send met this diagnosis.
+    if diagnosis.startswith(FORM_MISTAKE):
+        # The insights' "what fails" links here: setups where the credentials form caught this mistake,
+        met = CredentialMistake.objects.filter(
+            setup=OuterRef("pk"), mistake=diagnosis.removeprefix(FORM_MISTAKE)
+        )
+        queryset = queryset.filter(Exists(met))
+    elif diagnosis:
+        # or where a test send met this diagnosis.
         queryset = queryset.filter(
             Exists(TestAttempt.objects.filter(setup=OuterRef("pk"), diagnosis_key=diagnosis))
         )
@@ -136,6 +144,15 @@ def recent_setups(
     result = paginated.get_page(page)
     result.object_list = [_summary(setup) for setup in result.object_list]
     return result
+
+
+def diagnosis_title(key: str) -> str:
+    """What the setup list's diagnosis filter means, in words: a test send's diagnosis, or a mistake the
+    credentials form caught; the key itself when it is neither."""
+    if key.startswith(FORM_MISTAKE):
+        return steps.MISTAKES.get(key.removeprefix(FORM_MISTAKE), key)
+    diagnosis = by_key(key)
+    return diagnosis.title if diagnosis else key
 
 
 def find_reference(typed: str) -> str:

@@ -12,8 +12,10 @@ from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F,
 from django.db.models.functions import RowNumber, TruncDate
 
 from wizard.clickatell.diagnoses import by_key
-from wizard.flow.models import Setup, TestAttempt
+from wizard.flow.models import CredentialMistake, Setup, TestAttempt
+from wizard.flow.steps import MISTAKES
 
+from .access import FORM_MISTAKE
 from .models import AgentNote, SetupAccess
 
 PERIODS = [7, 30, 90]
@@ -175,11 +177,25 @@ class Failure:
     code: str  # Clickatell's error code, or the kind of failure for our own ("timeout")
     setups: int
     attempts: int
-    trend: list[int]  # attempts per bucket of the period, oldest first
+    trend: list[int]  # times met per bucket of the period, oldest first
+    on_form: bool = False  # caught by the credentials form (nothing was sent), not a test send's answer
+
+
+def _counted(rows: QuerySet, key: str, when: str, period: Period) -> tuple[QuerySet, dict[str, list[int]]]:
+    """Per ``key``: distinct setups and times met (one query), and times met per bucket (another)."""
+    totals = rows.values(key).annotate(setups=Count("setup", distinct=True), times=Count("pk"))
+    trends: dict[str, list[int]] = {}
+    size = len(period.buckets())
+    for row in rows.values(key, day=TruncDate(when)).annotate(times=Count("pk")):
+        trend = trends.setdefault(row[key], [0] * size)
+        trend[min(max(period.bucket_of(row["day"]), 0), size - 1)] += row["times"]
+    return totals, trends
 
 
 def failures(period: Period, filters: Filters) -> list[Failure]:
-    """The diagnoses customers met on test sends made in the period, most setups first."""
+    """What customers met in the period, most setups first: the diagnoses of their test sends, and the
+    usual mistakes the credentials form caught before anything was sent."""
+    size = len(period.buckets())
     attempts = _matching(
         TestAttempt.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
         .exclude(diagnosis_key="")
@@ -187,15 +203,7 @@ def failures(period: Period, filters: Filters) -> list[Failure]:
         filters,
         prefix="setup__",
     )
-    totals = attempts.values("diagnosis_key").annotate(
-        setups=Count("setup", distinct=True), attempts=Count("pk")
-    )
-    per_day = attempts.values("diagnosis_key", day=TruncDate("started_at")).annotate(attempts=Count("pk"))
-    trends: dict[str, list[int]] = {}
-    size = len(period.buckets())
-    for row in per_day:
-        trend = trends.setdefault(row["diagnosis_key"], [0] * size)
-        trend[min(max(period.bucket_of(row["day"]), 0), size - 1)] += row["attempts"]
+    totals, trends = _counted(attempts, "diagnosis_key", "started_at", period)
     found = []
     for row in totals:
         key = row["diagnosis_key"]
@@ -207,8 +215,26 @@ def failures(period: Period, filters: Filters) -> list[Failure]:
                 title=diagnosis.title if diagnosis else key,
                 code=code if family != "transport" else f"({code.replace('_', ' ')})",
                 setups=row["setups"],
-                attempts=row["attempts"],
+                attempts=row["times"],
                 trend=trends.get(key, [0] * size),
+            )
+        )
+    mistakes = _matching(
+        CredentialMistake.objects.filter(at__gte=period.start, at__lt=period.end).order_by(),
+        filters,
+        prefix="setup__",
+    )
+    totals, trends = _counted(mistakes, "mistake", "at", period)
+    for row in totals:
+        found.append(
+            Failure(
+                key=FORM_MISTAKE + row["mistake"],
+                title=MISTAKES.get(row["mistake"], row["mistake"]),
+                code="(form)",
+                setups=row["setups"],
+                attempts=row["times"],
+                trend=trends.get(row["mistake"], [0] * size),
+                on_form=True,
             )
         )
     return sorted(found, key=lambda f: (-f.setups, -f.attempts, f.key))

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.decorators import otp_required
 
 from wizard.catalog.models import Platform
-from wizard.clickatell.diagnoses import by_key
 from wizard.clickatell.signatures import choices as signature_choices
 from wizard.flow import steps
 from wizard.flow.limits import client_ip
@@ -184,7 +183,7 @@ def setup_list(request):
             "signatures": signature_choices(),
             "steps": steps.STEP_CHOICES,
             "outcomes": ["pending", "accepted", "rejected", "failed"],
-            "diagnosis": by_key(filters["diagnosis"]) if filters["diagnosis"] else None,
+            "diagnosis": access.diagnosis_title(filters["diagnosis"]),
         },
         partial="results",
     )

@@ -94,6 +94,7 @@ class CredentialsForm(forms.Form):
             if name not in needed:
                 del self.fields[name]
         self.notices: list[str] = []
+        self.mistakes: list[str] = []
 
     @sensitive_variables()
     def clean(self):
@@ -101,6 +102,7 @@ class CredentialsForm(forms.Form):
         for name, message in check.errors.items():
             self.add_error(name, message)
         self.notices = check.notices
+        self.mistakes = check.mistakes
         return check.cleaned
 
 

@@ -122,6 +122,18 @@ class TestAttempt(models.Model):
         return f"{self.setup.reference} {self.signature} {self.status}"
 
 
+class CredentialMistake(models.Model):
+    """One usual mistake the credentials form caught (steps.MISTAKES), for the console's insights: which
+    mistake and when, never what was typed."""
+
+    setup = models.ForeignKey(Setup, on_delete=models.CASCADE, related_name="credential_mistakes")
+    mistake = models.CharField(max_length=20, choices=list(steps.MISTAKES.items()))
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.setup.reference} {self.mistake}"
+
+
 class RateCounter(models.Model):
     """One limit's count in one time window (see limits.py); rows expire with their window."""
 

@@ -21,7 +21,7 @@ from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
 from . import limits, steps
-from .models import VAULT_OWNER_PREFIX, Setup, TestAttempt
+from .models import VAULT_OWNER_PREFIX, CredentialMistake, Setup, TestAttempt
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,12 @@ def save_credentials(setup: Setup, cleaned: dict[str, str]) -> None:
     with transaction.atomic():
         store.put(sealed)
         _save(setup, "password_has_reserved_chars", *_CREDENTIAL_STATE, "step", *reached)
+
+
+def record_mistakes(setup: Setup, mistakes: list[str]) -> None:
+    """The usual mistakes the credentials form just refused, by name only (steps.MISTAKES)."""
+    if mistakes:
+        CredentialMistake.objects.bulk_create([CredentialMistake(setup=setup, mistake=m) for m in mistakes])
 
 
 def forget_credentials(setup: Setup) -> int:

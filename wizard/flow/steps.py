@@ -124,11 +124,31 @@ _SPACE = re.compile(r"\s")
 URL_RESERVED = set("&#+%? ")
 
 
+# The usual mistakes the credentials form catches, by a short name the insights count them under (never
+# with what was typed), and as support reads them.
+MISTAKES = {
+    "username_empty": "No Account username given",
+    "username_email": "An e-mail address as the username",
+    "username_space": "A space inside the username",
+    "password_empty": "No Account password given",
+    "key_empty": "No API Key given",
+    "key_space": "A space or line break inside the API Key",
+    "key_old_api_id": "The old numeric API ID pasted as the API Key",
+    "key_characters": "Characters no API Key has",
+    "key_short": "An API Key cut short",
+}
+
+
 @dataclass
 class CredentialCheck:
     cleaned: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
+    mistakes: list[str] = field(default_factory=list)  # MISTAKES' names, one per error
+
+    def refuse(self, name: str, mistake: str, message: str) -> None:
+        self.errors[name] = message
+        self.mistakes.append(mistake)
 
     @property
     def ok(self) -> bool:
@@ -145,8 +165,10 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
     if PASSWORD in needed:
         password = values.get(PASSWORD, "")
         if not password:
-            check.errors[PASSWORD] = (
-                "Enter your Account password: the one you sign in to the Clickatell Portal with."
+            check.refuse(
+                PASSWORD,
+                "password_empty",
+                "Enter your Account password: the one you sign in to the Clickatell Portal with.",
             )
         else:
             check.cleaned[PASSWORD] = password
@@ -157,16 +179,24 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
 def _check_username(raw: str, check: CredentialCheck) -> None:
     username = raw.strip()
     if not username:
-        check.errors[USERNAME] = (
-            "Enter your Account username: the name you sign in to the Clickatell Portal with."
+        check.refuse(
+            USERNAME,
+            "username_empty",
+            "Enter your Account username: the name you sign in to the Clickatell Portal with.",
         )
     elif _EMAIL.match(username):
-        check.errors[USERNAME] = (
+        check.refuse(
+            USERNAME,
+            "username_email",
             "That is an e-mail address. Enter your Account username instead: in the Portal it is shown "
-            "under your profile, and it has no “@”."
+            "under your profile, and it has no “@”.",
         )
     elif _SPACE.search(username):
-        check.errors[USERNAME] = "Usernames have no spaces. Check for a space in the middle and try again."
+        check.refuse(
+            USERNAME,
+            "username_space",
+            "Usernames have no spaces. Check for a space in the middle and try again.",
+        )
     else:
         check.cleaned[USERNAME] = username
 
@@ -175,30 +205,40 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
 def _check_api_key(raw: str, check: CredentialCheck) -> None:
     key = raw.strip()
     if not key:
-        check.errors[API_KEY] = (
+        check.refuse(
+            API_KEY,
+            "key_empty",
             "Enter your API Key. You find it in the Portal under My Workspace → API Integrations → "
-            "select the API → API Details."
+            "select the API → API Details.",
         )
         return
     if _SPACE.search(key):
-        check.errors[API_KEY] = (
+        check.refuse(
+            API_KEY,
+            "key_space",
             "Your API Key has a space or line break in the middle. Copy it again from the Portal in one "
-            "piece and paste it here."
+            "piece and paste it here.",
         )
     elif _OLD_API_ID.match(key):
-        check.errors[API_KEY] = (
+        check.refuse(
+            API_KEY,
+            "key_old_api_id",
             "That looks like your old API ID (a short number). The Portal gives you an API Key instead: "
-            "a long code that usually ends with “==”. Copy it from API Details in the Portal."
+            "a long code that usually ends with “==”. Copy it from API Details in the Portal.",
         )
     elif not _KEY_CHARACTERS.match(key):
-        check.errors[API_KEY] = (
+        check.refuse(
+            API_KEY,
+            "key_characters",
             "That doesn't look like an API Key: it has characters a key never contains. Copy the key "
-            "again from API Details in the Portal."
+            "again from API Details in the Portal.",
         )
     elif len(key) < 20:
-        check.errors[API_KEY] = (
+        check.refuse(
+            API_KEY,
+            "key_short",
             f"That is only {len(key)} characters; Portal API Keys are about 24. It looks cut short: copy "
-            "the whole key, including the “==” at its end."
+            "the whole key, including the “==” at its end.",
         )
     else:
         check.cleaned[API_KEY] = key

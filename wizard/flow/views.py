@@ -243,11 +243,13 @@ def credentials_step(request, token: str):
     form = CredentialsForm(
         _posted(request), signature=setup.signature_enum, initial={"username": setup.username}
     )
-    if request.method == "POST" and form.is_valid():
-        services.save_credentials(setup, form.cleaned_data)
-        for notice in form.notices:
-            messages.info(request, notice)
-        return redirect_to(setup, steps.TEST)
+    if request.method == "POST":
+        if form.is_valid():
+            services.save_credentials(setup, form.cleaned_data)
+            for notice in form.notices:
+                messages.info(request, notice)
+            return redirect_to(setup, steps.TEST)
+        services.record_mistakes(setup, form.mistakes)
     return _render(
         request,
         "flow/credentials.html",
