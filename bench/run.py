@@ -15,6 +15,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+import random
 import re
 import runpy
 import secrets
@@ -675,7 +676,8 @@ def measure_growth(
     server: Server, rows: list, seconds: int, rounds: int, counts: list[int], agent_password: str
 ) -> None:
     """Part 5: each console page's time, one request at a time, as the setups grow from the first count to
-    the last; and purge_expired on 100,000 expired secrets, for information."""
+    the last; and purge_expired on 100,000 expired secrets, for information. The setups are spread over
+    the last 90 days, each with a refused test send, so the insights page counts every one of them."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -683,7 +685,7 @@ def measure_growth(
     from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from wizard.flow.models import Setup
+    from wizard.flow.models import Setup, TestAttempt
     from wizard.vault.models import StoredSecret
 
     agent = Customer(server.url)
@@ -703,8 +705,37 @@ def measure_growth(
         missing = target - Setup.objects.count()
         while missing > 0:
             batch = min(missing, 5000)
-            Setup.objects.bulk_create(
-                [Setup(step="test", signature="legacy_http", last_outcome="rejected") for _ in range(batch)],
+            now = timezone.now()
+            started = [now - timedelta(seconds=random.randrange(90 * 86400)) for _ in range(batch)]  # noqa: S311
+            created = Setup.objects.bulk_create(
+                [
+                    Setup(
+                        step="test",
+                        signature="legacy_http",
+                        last_outcome="rejected",
+                        created_at=at,
+                        app_chosen_at=at,
+                        fields_confirmed_at=at,
+                        credentials_first_saved_at=at,
+                        first_test_sent_at=at,
+                    )
+                    for at in started
+                ],
+                batch_size=1000,
+            )
+            TestAttempt.objects.bulk_create(
+                [
+                    TestAttempt(
+                        setup=setup,
+                        signature="legacy_http",
+                        destination_masked="+278…567",
+                        status="rejected",
+                        error_code="001",
+                        diagnosis_key="legacy:001",
+                        started_at=setup.created_at,
+                    )
+                    for setup in created
+                ],
                 batch_size=1000,
             )
             missing -= batch
@@ -724,6 +755,7 @@ def measure_growth(
             ("list filtered", "/console/?step=test&outcome=rejected&page=3"),
             ("find by code", f"/console/find/?code={reference.lower()}"),
             ("setup page", f"/console/s/{reference}/"),
+            ("insights, 90 days", "/console/insights/?period=90"),
         ]:
             # One connection: the p50 is the page's own time, not a queue's.
             runs = [

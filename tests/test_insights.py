@@ -1,5 +1,7 @@
 """Support insights: the facts the wizard records on the way, and the console page that counts them."""
 
+from datetime import UTC
+
 import pytest
 from django.test import Client
 
@@ -323,9 +325,9 @@ def test_the_page_takes_the_same_statements_however_many_setups(
         response = agent_client.get("/console/insights/", {"sort": "median"})
     assert b"<strong>307</strong>" in response.content
     # The session, the agent, their authenticator, their permissions (2), the apps for the filter, and the
-    # report's 8: the funnel with the agents' share, the notes, the test sends' diagnoses and their trend,
-    # the form's mistakes and theirs, the apps and their medians.
-    assert len(few) <= 14, [q["sql"][:80] for q in few.captured_queries]
+    # report's 6: the funnel with the agents' share, the notes, the test sends' diagnoses and the form's
+    # mistakes (each with its trend), the apps and their medians.
+    assert len(few) <= 12, [q["sql"][:80] for q in few.captured_queries]
 
 
 def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):
@@ -337,3 +339,17 @@ def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):
     html = agent_client.get("/console/", {"diagnosis": "form:key_old_api_id"}).content.decode()
     assert "1 setup." in html and seeded["failing_at_credentials"].reference in html
     assert "The old numeric API ID pasted as the API Key" in html
+
+
+def test_trends_count_by_day_up_to_a_month_and_by_week_beyond():
+    from datetime import date, datetime, timedelta
+
+    from wizard.console import insights
+
+    now = datetime(2026, 12, 3, 7, 30, tzinfo=UTC)
+    month = insights.last_days(30, now).buckets()
+    assert len(month) == 30 and month[0][0] == now - timedelta(days=30) and month[-1][1] == now
+    quarter = insights.last_days(90, now).buckets()
+    assert len(quarter) == 13 and quarter[0][1] - quarter[0][0] == timedelta(days=7) and quarter[-1][1] == now
+    [day] = insights.between(date(2026, 12, 1), date(2026, 12, 1)).buckets()
+    assert day == (datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC))

@@ -7,9 +7,10 @@ counted. Like access.py, this module reads setups without the vault and hands ou
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from math import ceil
 
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.functions import RowNumber
 
 from wizard.clickatell.diagnoses import by_key
 from wizard.flow.models import CredentialMistake, Setup, TestAttempt
@@ -48,14 +49,12 @@ class Period:
     def bucket_days(self) -> int:
         return 1 if (self.end - self.start) <= timedelta(days=DAILY_UP_TO_DAYS) else 7
 
-    def buckets(self) -> list[date]:
-        """The first day of each trend bucket, oldest first."""
-        first, last = self.start.date(), (self.end - timedelta(microseconds=1)).date()
-        count = (last - first).days // self.bucket_days + 1
-        return [first + timedelta(days=n * self.bucket_days) for n in range(count)]
-
-    def bucket_of(self, day: date) -> int:
-        return (day - self.start.date()).days // self.bucket_days
+    def buckets(self) -> list[tuple[datetime, datetime]]:
+        """Where each trend bucket starts and ends, oldest first: a day (or a week) from the period's
+        start; the last one ends with the period."""
+        step = timedelta(days=self.bucket_days)
+        count = max(ceil((self.end - self.start) / step), 1)
+        return [(self.start + n * step, min(self.start + (n + 1) * step, self.end)) for n in range(count)]
 
 
 def last_days(days: int, now: datetime) -> Period:
@@ -181,21 +180,20 @@ class Failure:
     on_form: bool = False  # caught by the credentials form (nothing was sent), not a test send's answer
 
 
-def _counted(rows: QuerySet, key: str, when: str, period: Period) -> tuple[QuerySet, dict[str, list[int]]]:
-    """Per ``key``: distinct setups and times met (one query), and times met per bucket (another)."""
-    totals = rows.values(key).annotate(setups=Count("setup", distinct=True), times=Count("pk"))
-    trends: dict[str, list[int]] = {}
-    size = len(period.buckets())
-    for row in rows.values(key, day=TruncDate(when)).annotate(times=Count("pk")):
-        trend = trends.setdefault(row[key], [0] * size)
-        trend[min(max(period.bucket_of(row["day"]), 0), size - 1)] += row["times"]
-    return totals, trends
+def _counted(rows: QuerySet, key: str, when: str, period: Period) -> list[tuple[dict, list[int]]]:
+    """Per ``key``: distinct setups, times met, and times met in each bucket of the period, in one query.
+    The buckets are compared as plain times (no date function per row, which SQLite runs in Python)."""
+    buckets = {
+        f"bucket_{n}": Count("pk", filter=Q(**{f"{when}__gte": start, f"{when}__lt": end}))
+        for n, (start, end) in enumerate(period.buckets())
+    }
+    totals = rows.values(key).annotate(setups=Count("setup", distinct=True), times=Count("pk"), **buckets)
+    return [(row, [row[name] for name in buckets]) for row in totals]
 
 
 def failures(period: Period, filters: Filters) -> list[Failure]:
     """What customers met in the period, most setups first: the diagnoses of their test sends, and the
     usual mistakes the credentials form caught before anything was sent."""
-    size = len(period.buckets())
     attempts = _matching(
         TestAttempt.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
         .exclude(diagnosis_key="")
@@ -203,9 +201,8 @@ def failures(period: Period, filters: Filters) -> list[Failure]:
         filters,
         prefix="setup__",
     )
-    totals, trends = _counted(attempts, "diagnosis_key", "started_at", period)
     found = []
-    for row in totals:
+    for row, trend in _counted(attempts, "diagnosis_key", "started_at", period):
         key = row["diagnosis_key"]
         diagnosis = by_key(key)
         family, _, code = key.partition(":")
@@ -216,7 +213,7 @@ def failures(period: Period, filters: Filters) -> list[Failure]:
                 code=code if family != "transport" else f"({code.replace('_', ' ')})",
                 setups=row["setups"],
                 attempts=row["times"],
-                trend=trends.get(key, [0] * size),
+                trend=trend,
             )
         )
     mistakes = _matching(
@@ -224,8 +221,7 @@ def failures(period: Period, filters: Filters) -> list[Failure]:
         filters,
         prefix="setup__",
     )
-    totals, trends = _counted(mistakes, "mistake", "at", period)
-    for row in totals:
+    for row, trend in _counted(mistakes, "mistake", "at", period):
         found.append(
             Failure(
                 key=FORM_MISTAKE + row["mistake"],
@@ -233,7 +229,7 @@ def failures(period: Period, filters: Filters) -> list[Failure]:
                 code="(form)",
                 setups=row["setups"],
                 attempts=row["times"],
-                trend=trends.get(row["mistake"], [0] * size),
+                trend=trend,
                 on_form=True,
             )
         )
