@@ -249,7 +249,7 @@ def test_the_page_shows_each_chart_with_its_table_and_csv_links(seeded, agent_cl
     for name in ("funnel", "failures", "apps", "agents"):
         assert f"/console/insights/{name}.csv?period=7" in html
     assert "Clickatell did not accept your username or password" in html
-    assert '<a href="/console/?diagnosis=legacy%3A001">' in html
+    assert '<a href="/console/?diagnosis=legacy%3A001&met_from=' in html
     assert "?period=7&amp;sort=median" in response.content.decode()
     for secret in (PASSWORD, REST_KEY, REST_KEY[:-4], "wrong"):
         assert secret not in html
@@ -339,6 +339,13 @@ def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):
     html = agent_client.get("/console/", {"diagnosis": "form:key_old_api_id"}).content.decode()
     assert "1 setup." in html and seeded["failing_at_credentials"].reference in html
     assert "The old numeric API ID pasted as the API Key" in html
+    # From the insights, the link names the period too: only setups that met it then.
+    before = {"met_from": "2026-01-01T00:00:00+00:00", "met_to": "2026-02-01T00:00:00+00:00"}
+    for diagnosis in ("legacy:001", "form:key_old_api_id"):
+        html = agent_client.get("/console/", {"diagnosis": diagnosis, **before}).content.decode()
+        assert "0 setups." in html and "from 2026-01-01 00:00 to 2026-02-01 00:00 UTC" in html
+    html = agent_client.get("/console/", {"diagnosis": "legacy:001", "met_from": "soon", "met_to": "x"})
+    assert "2 setups." in html.content.decode()  # a period that is not two times is left out
 
 
 def test_trends_count_by_day_up_to_a_month_and_by_week_beyond():

@@ -102,8 +102,11 @@ def recent_setups(
     step: str = "",
     outcome: str = "",
     diagnosis: str = "",
+    met_between: tuple[datetime, datetime] | None = None,
     page: int | str = 1,
 ) -> Page:
+    """The newest setups matching the filters; ``diagnosis`` with ``met_between`` (from the insights) the
+    setups that met it in that time."""
     queryset: QuerySet = Setup.objects.select_related("platform").order_by("-updated_at", "-pk")
     if platform:
         queryset = (
@@ -122,12 +125,15 @@ def recent_setups(
         met = CredentialMistake.objects.filter(
             setup=OuterRef("pk"), mistake=diagnosis.removeprefix(FORM_MISTAKE)
         )
+        if met_between:
+            met = met.filter(at__gte=met_between[0], at__lt=met_between[1])
         queryset = queryset.filter(Exists(met))
     elif diagnosis:
         # or where a test send met this diagnosis.
-        queryset = queryset.filter(
-            Exists(TestAttempt.objects.filter(setup=OuterRef("pk"), diagnosis_key=diagnosis))
-        )
+        met = TestAttempt.objects.filter(setup=OuterRef("pk"), diagnosis_key=diagnosis)
+        if met_between:
+            met = met.filter(started_at__gte=met_between[0], started_at__lt=met_between[1])
+        queryset = queryset.filter(Exists(met))
     paginated = NewestPaginator(
         queryset.only(
             "reference",

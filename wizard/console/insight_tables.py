@@ -74,6 +74,8 @@ def duration(took: timedelta | None) -> Cell:
 def _setups_with(report: Insights, diagnosis: str) -> str:
     wanted = {
         "diagnosis": diagnosis,
+        "met_from": report.period.start.isoformat(),
+        "met_to": report.period.end.isoformat(),
         "platform": report.filters.platform,
         "signature": report.filters.signature,
     }

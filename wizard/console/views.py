@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -164,12 +165,22 @@ def enrol(request):
 # --- the console ---------------------------------------------------------------------------------------
 
 
+def _met_between(request) -> tuple | None:
+    """The insights' period a failure was met in, from its link; None when absent or not two times."""
+    try:
+        first, last = (parse_datetime(request.GET.get(name, "")) for name in ("met_from", "met_to"))
+    except ValueError:
+        return None
+    return (first, last) if first and last and first.tzinfo and last.tzinfo else None
+
+
 @agent_required
 @require_http_methods(["GET", "HEAD"])
 def setup_list(request):
     wanted = ("platform", "signature", "step", "outcome", "diagnosis")
     filters = {name: request.GET.get(name, "")[:40] for name in wanted}
-    page = access.recent_setups(**filters, page=request.GET.get("page", 1))
+    met_between = _met_between(request) if filters["diagnosis"] else None
+    page = access.recent_setups(**filters, met_between=met_between, page=request.GET.get("page", 1))
     query = request.GET.copy()
     query.pop("page", None)
     return _page(
@@ -184,6 +195,7 @@ def setup_list(request):
             "steps": steps.STEP_CHOICES,
             "outcomes": ["pending", "accepted", "rejected", "failed"],
             "diagnosis": access.diagnosis_title(filters["diagnosis"]),
+            "met_between": met_between,
         },
         partial="results",
     )
