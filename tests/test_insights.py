@@ -267,7 +267,8 @@ def test_each_table_downloads_as_csv(seeded, agent_client):
     rows = list(csv.reader(agent_client.get("/console/insights/failures.csv").content.decode().splitlines()))
     assert rows[1][1:4] == ["legacy:001", "2", "2"]
     rows = list(csv.reader(agent_client.get("/console/insights/apps.csv").content.decode().splitlines()))
-    assert [row[0] for row in rows[1:]] == ["novu", "zabbix-sms-client", ""]
+    assert [row[0].split(" ")[0] for row in rows[1:]] == ["Novu", "Zabbix", "No"]  # … "No app chosen yet"
+    assert rows[1][1:5] == ["4", "2", "2", "2"] and rows[1][6] == "before “Boxes confirmed” (1)"
     assert agent_client.get("/console/insights/nothing.csv").status_code == 404
 
 

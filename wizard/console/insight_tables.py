@@ -156,16 +156,13 @@ def apps_table(report: Insights, query: dict) -> Table:
         ],
         [
             [
-                Cell(app.name, app.platform),
+                Cell(app.name),
                 number(app.started),
                 Cell(f"{app.accepted} ({app.accepted_rate:.0%})", app.accepted, numeric=True),
                 Cell(f"{app.arrived} ({app.arrived_rate:.0%})", app.arrived, numeric=True),
                 number(app.lost),
                 duration(app.median_to_working),
-                Cell(
-                    f"before “{app.worst.title}” ({app.worst.lost})" if app.worst else "—",
-                    app.worst.key if app.worst else "",
-                ),
+                Cell(f"before “{app.worst.title}” ({app.worst.lost})" if app.worst else "—"),
             ]
             for app in report.apps
         ],
