@@ -326,9 +326,9 @@ def test_the_page_takes_the_same_statements_however_many_setups(
         response = agent_client.get("/console/insights/", {"sort": "median"})
     assert b"<strong>307</strong>" in response.content
     # The session, the agent, their authenticator, their permissions (2), the apps for the filter, and the
-    # report's 7: the funnel with the setups agents started, those they opened, their notes, the test
-    # sends' diagnoses and the form's mistakes (each with its trend), the apps and their medians.
-    assert len(few) <= 13, [q["sql"][:80] for q in few.captured_queries]
+    # report's 6: the apps' counts (which give the funnel) and their medians, the setups agents opened,
+    # their notes, the test sends' diagnoses and the form's mistakes (each with its trend).
+    assert len(few) <= 12, [q["sql"][:80] for q in few.captured_queries]
 
 
 def test_a_failure_links_to_the_setups_that_met_it(seeded, agent_client):

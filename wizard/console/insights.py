@@ -102,7 +102,7 @@ def _stage_counts() -> dict:
     return {key: _reached(fact) for key, _, fact in FUNNEL}
 
 
-# --- the funnel and the agents' share: one query --------------------------------------------------------
+# --- the funnel (from the apps' counts) and the agents' share (two queries) ----------------------------
 
 
 @dataclass(frozen=True)
@@ -148,26 +148,26 @@ def worst_stage(counts: dict) -> Stage | None:
     return max(lost, key=lambda stage: stage.lost) if lost else None
 
 
-def funnel_and_agents(period: Period, filters: Filters) -> tuple[list[Stage], AgentShare]:
-    setups = setups_started(period, filters)
-    counts = setups.aggregate(
-        **_stage_counts(), started_by_agents=Count("pk", filter=~Q(created_by_agent=""))
-    )
+def funnel(apps: list["AppInsight"]) -> list[Stage]:
+    """The funnel of all the period's setups: the apps' counts (per_app), added up."""
+    return _stages({key: sum(app.reached[key] for app in apps) for key, _, _ in FUNNEL})
+
+
+def agents_share(period: Period, filters: Filters, apps: list["AppInsight"]) -> AgentShare:
     # Counted from the agents' side: they open and note few setups, so these read few rows however many
     # setups the period holds (a per-setup EXISTS would visit every one).
-    of_period = setups.values("pk")
+    of_period = setups_started(period, filters).values("pk")
     opened = SetupAccess.objects.filter(action="opened", setup__in=of_period).order_by()
     notes = AgentNote.objects.filter(setup__in=of_period).order_by()
-    share = AgentShare(
-        started=counts["started"],
-        started_by_agents=counts["started_by_agents"],
+    return AgentShare(
+        started=sum(app.started for app in apps),
+        started_by_agents=sum(app.started_by_agents for app in apps),
         opened_by_agents=opened.aggregate(setups=Count("setup", distinct=True))["setups"],
         notes=notes.count(),
     )
-    return _stages(counts), share
 
 
-# --- what fails: two queries ------------------------------------------------------------------------------
+# --- what fails: one query for the test sends, one for the form's mistakes ------------------------------
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,8 @@ class AppInsight:
     arrived: int
     median_to_working: timedelta | None
     worst: Stage | None
+    reached: dict[str, int]  # how many got to each step of the FUNNEL
+    started_by_agents: int
 
     @property
     def lost(self) -> int:
@@ -313,7 +315,9 @@ def _medians(setups: QuerySet) -> dict[tuple[str, str], timedelta]:
 
 def per_app(period: Period, filters: Filters, sort: str = DEFAULT_SORT) -> list[AppInsight]:
     setups = setups_started(period, filters)
-    rows = setups.values("platform__slug", "platform__name", "app_unlisted").annotate(**_stage_counts())
+    rows = setups.values("platform__slug", "platform__name", "app_unlisted").annotate(
+        **_stage_counts(), started_by_agents=Count("pk", filter=~Q(created_by_agent=""))
+    )
     medians = _medians(setups)
     apps = []
     for row in rows:
@@ -327,6 +331,8 @@ def per_app(period: Period, filters: Filters, sort: str = DEFAULT_SORT) -> list[
                 arrived=row["arrived"],
                 median_to_working=medians.get((platform, name)),
                 worst=worst_stage(row),
+                reached={key: row[key] for key, _, _ in FUNNEL},
+                started_by_agents=row["started_by_agents"],
             )
         )
     return sorted(apps, key=APP_SORTS.get(sort, APP_SORTS[DEFAULT_SORT])[1])
@@ -347,13 +353,14 @@ class Insights:
 
 
 def insights(period: Period, filters: Filters, sort: str = DEFAULT_SORT) -> Insights:
-    funnel, agents = funnel_and_agents(period, filters)
+    """The whole page: the apps' counts give the funnel too, so the two tables cannot disagree."""
+    apps = per_app(period, filters, sort)
     return Insights(
         period=period,
         filters=filters,
-        funnel=funnel,
-        agents=agents,
+        funnel=funnel(apps),
+        agents=agents_share(period, filters, apps),
         failures=failures(period, filters),
-        apps=per_app(period, filters, sort),
+        apps=apps,
         sort=sort if sort in APP_SORTS else DEFAULT_SORT,
     )
