@@ -36,7 +36,6 @@ FUNNEL = [
     ("arrived", "“It arrived”", "arrival_confirmed_at"),
     ("instructions", "Instructions opened", "instructions_opened_at"),
 ]
-FUNNEL_TITLES = {key: title for key, title, _ in FUNNEL}
 
 
 @dataclass(frozen=True)
