@@ -282,6 +282,8 @@ def test_a_range_and_bad_questions(seeded, agent_client):
     assert "Give both days of the range" in html
     html = agent_client.get("/console/insights/", {"period": "range", "start": today, "end": "2020-01-01"})
     assert "comes after its To day" in html.content.decode()
+    html = agent_client.get("/console/insights/", {"period": "range", "start": "1900-01-01", "end": today})
+    assert "at most 366 days" in html.content.decode()
     assert agent_client.get("/console/insights/", {"period": "12", "sort": "x"}).status_code == 200
 
 
@@ -361,3 +363,10 @@ def test_trends_count_by_day_up_to_a_month_and_by_week_beyond():
     assert len(quarter) == 13 and quarter[0][1] - quarter[0][0] == timedelta(days=7) and quarter[-1][1] == now
     [day] = insights.between(date(2026, 12, 1), date(2026, 12, 1)).buckets()
     assert day == (datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC))
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_is_kept_as_text():
+    from wizard.console.insight_tables import Cell, Column, Table, as_csv
+
+    table = Table("t", "t", [Column("App")], [[Cell("=HYPERLINK(1)")], [Cell("-1", -1)], [Cell("Novu")]])
+    assert as_csv(table).splitlines() == ["App", "'=HYPERLINK(1)", "-1", "Novu"]  # numbers stay numbers

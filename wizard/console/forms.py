@@ -8,6 +8,8 @@ from wizard.clickatell.signatures import choices as signature_choices
 from . import insights
 
 RANGE = "range"
+# Each bucket of a trend is a count in the failures' query: a longer range would make that query huge.
+LONGEST_RANGE_DAYS = 366
 PERIOD_CHOICES = [(str(days), f"Last {days} days") for days in insights.PERIODS] + [(RANGE, "From – to")]
 
 
@@ -27,6 +29,8 @@ class InsightsForm(forms.Form):
                 raise forms.ValidationError("Give both days of the range, From and To.")
             if start > end:
                 raise forms.ValidationError("The range's From day comes after its To day.")
+            if (end - start).days >= LONGEST_RANGE_DAYS:
+                raise forms.ValidationError(f"Choose a range of at most {LONGEST_RANGE_DAYS} days.")
         return cleaned
 
     def question(self) -> tuple[insights.Period, insights.Filters, str]:
