@@ -2,11 +2,13 @@
 
 import html
 import re
+import threading
 import time
 from base64 import b32decode
 from io import StringIO
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import totp
@@ -160,36 +162,50 @@ def test_staff_see_no_one_s_key_or_recovery_codes_in_the_admin(agent, django_use
     assert device.key not in everything and not any(code in everything for code in codes)
 
 
-def test_next_leads_only_within_the_site(enrolled):
+@pytest.mark.parametrize(
+    "elsewhere", ["https://elsewhere.example/", "//elsewhere.example/", "/\\elsewhere.example"]
+)
+def test_next_leads_only_within_the_site(enrolled, elsewhere):
     browser = Client()
-    sign_in(browser, next="https://elsewhere.example/")
-    response = browser.post("/console/login/code/", {"code": code_now(enrolled.bin_key)})
+    # Each step's address carries "next" on, as a browser following the redirects would.
+    code_page = sign_in(browser, next=elsewhere)["Location"]
+    assert "elsewhere" not in code_page
+    response = browser.post(code_page, {"code": code_now(enrolled.bin_key), "next": elsewhere})
     assert response["Location"] == "/console/"
 
 
-def test_sign_in_is_throttled_per_username_with_wrong_passwords_and_codes_alike(enrolled):
+def test_next_within_the_site_is_followed_through_every_step(enrolled):
+    browser = Client()
+    code_page = sign_in(browser, next="/console/find/?code=7KQ2")["Location"]
+    response = browser.post(code_page, {"code": code_now(enrolled.bin_key)})
+    assert response["Location"] == "/console/find/?code=7KQ2"
+
+
+def test_sign_in_is_throttled_per_username_with_passwords_and_codes_alike(enrolled):
     attacker = Client(REMOTE_ADDR="10.0.0.1")
-    for _ in range(4):
+    for _ in range(8):
         assert sign_in(attacker, password="guess").status_code == 200
-    # Someone with the password but not the phone: a wrong code counts as a failure too.
+    # Someone with the password but not the phone: every code tried counts too.
     sign_in(attacker)
     assert attacker.post("/console/login/code/", {"code": "000000"}).status_code == 200
     refused = attacker.post("/console/login/code/", {"code": code_now(enrolled.bin_key)})
     assert refused.status_code == 429 and THROTTLED.search(refused.content.decode())
     assert attacker.get("/console/").status_code == 302
 
-    # The right password from another network is refused too, with words that say nothing of it being right.
+    # The right password from another network is refused too, with words that say nothing of it being right,
+    # and the username typed stays in its box.
     elsewhere = Client(REMOTE_ADDR="10.0.0.2")
     response = sign_in(elsewhere, username=AGENT.upper())
-    assert response.status_code == 429 and THROTTLED.search(response.content.decode())
-    assert "didn't work" not in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 429 and THROTTLED.search(page)
+    assert "didn't work" not in page and f'value="{AGENT.upper()}"' in page
     assert elsewhere.get("/console/login/code/")["Location"].startswith("/console/login/")  # not signed in
     # Another username from the attacker's network still gets its own tries.
     assert sign_in(attacker, username="someone-else", password="guess").status_code == 200
 
 
 def test_sign_in_is_throttled_per_ip(agent, settings):
-    settings.PORTAL_SIGNIN_FAILURE_LIMITS = {"username": "5/900", "ip": "3/3600"}
+    settings.PORTAL_SIGNIN_ATTEMPT_LIMITS = {"username": "10/900", "ip": "3/3600"}
     network = Client(REMOTE_ADDR="10.0.0.3")
     for name in ("amy", "bob", "cat"):
         assert sign_in(network, username=name, password="guess").status_code == 200
@@ -199,10 +215,43 @@ def test_sign_in_is_throttled_per_ip(agent, settings):
     assert sign_in(Client(REMOTE_ADDR="10.0.0.4"))["Location"] == "/console/login/code/"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_twenty_guesses_at_once_against_a_budget_of_five_check_five_passwords(live_server, agent, settings):
+    # The attempt is taken from the budget before the password is checked, in one atomic step: guesses
+    # sent together cannot all read "room left" before any of them is counted.
+    settings.PORTAL_SIGNIN_ATTEMPT_LIMITS = {"username": "5/900", "ip": "100/3600"}
+    browsers = []
+    for _ in range(20):
+        browser = requests.Session()
+        page = browser.get(f"{live_server.url}/console/login/", timeout=10).text
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        browsers.append((browser, csrf))
+    start = threading.Barrier(len(browsers))
+    statuses = []
+
+    def guess(browser, csrf):
+        start.wait()
+        response = browser.post(
+            f"{live_server.url}/console/login/",
+            data={"username": AGENT, "password": "guess", "csrfmiddlewaretoken": csrf},
+            headers={"Referer": live_server.url},
+            allow_redirects=False,
+            timeout=60,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=browser) for browser in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * 5 + [429] * 15
+
+
 def test_the_default_limits():
     from django.conf import settings
 
-    assert settings.PORTAL_SIGNIN_FAILURE_LIMITS == {"username": "5/900", "ip": "20/3600"}
+    assert settings.PORTAL_SIGNIN_ATTEMPT_LIMITS == {"username": "10/900", "ip": "40/3600"}
 
 
 def test_a_recovery_code_works_once(agent):

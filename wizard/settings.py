@@ -308,11 +308,11 @@ PORTAL_SETUP_RETENTION_DAYS = env_int("PORTAL_SETUP_RETENTION_DAYS", 90)
 PORTAL_AUDIT_RETENTION_DAYS = env_int("PORTAL_AUDIT_RETENTION_DAYS", 365)
 
 # --- Support console sign-in (docs/console.md) -------------------------------------------------
-# Failed sign-ins (a wrong password or code) allowed, "allowed/seconds", per typed username and per client
-# IP; past either, sign-in is refused until that budget has room again.
-PORTAL_SIGNIN_FAILURE_LIMITS = {
-    "username": os.environ.get("PORTAL_SIGNIN_FAILURES_PER_USERNAME", "5/900"),
-    "ip": os.environ.get("PORTAL_SIGNIN_FAILURES_PER_IP", "20/3600"),
+# Sign-in attempts (each password or code submitted; a sign-in takes two) allowed, "allowed/seconds", per
+# typed username and per client IP; past either, sign-in is refused until that budget has room again.
+PORTAL_SIGNIN_ATTEMPT_LIMITS = {
+    "username": os.environ.get("PORTAL_SIGNIN_ATTEMPTS_PER_USERNAME", "10/900"),
+    "ip": os.environ.get("PORTAL_SIGNIN_ATTEMPTS_PER_IP", "40/3600"),
 }
 # The name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = "Portal Switch"

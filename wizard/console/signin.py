@@ -1,9 +1,9 @@
 """The console's door: a password, then a code from an authenticator app (or a recovery code).
 
 Agents and staff enrol an authenticator app (TOTP, django-otp) the first time they sign in and get
-single-use recovery codes. Failed attempts, a wrong password or a wrong code alike, are counted per typed
-username and per client IP in the project's shared counters (flow/limits.py); past either budget, sign-in
-is refused with a message that does not say which part was wrong.
+single-use recovery codes. Every attempt, a password or a code submitted, is counted per typed username
+and per client IP in the project's shared counters (flow/limits.py) before it is checked; past either
+budget, sign-in is refused with a message that does not say which part was wrong.
 """
 
 import logging
@@ -32,7 +32,7 @@ RECOVERY_CODES = 10
 # --- limits on guessing ---------------------------------------------------------------------------------
 
 
-def failure_limits(username: str, client_ip: str) -> list[limits.Limit]:
+def attempt_limits(username: str, client_ip: str) -> list[limits.Limit]:
     keys = {
         # Typed usernames are counted under a keyed hash, and "Ann" and "ann" share one budget.
         "username": f"signin:user:{limits.fingerprint(username.strip().lower())}",
@@ -41,25 +41,25 @@ def failure_limits(username: str, client_ip: str) -> list[limits.Limit]:
     return [
         limits.Limit(name, f"{key}:{period}", allowed, period)
         for name, key in keys.items()
-        for allowed, period in limits.parse(settings.PORTAL_SIGNIN_FAILURE_LIMITS[name])
+        for allowed, period in limits.parse(settings.PORTAL_SIGNIN_ATTEMPT_LIMITS[name])
     ]
 
 
-def refusal(username: str, client_ip: str) -> str:
-    """What to tell someone whose username or network has used up its failures, or "" to go on."""
-    spent = limits.counters().full(failure_limits(username, client_ip), time.time())
-    if not spent:
+def take_attempt(username: str, client_ip: str) -> str:
+    """Take one attempt (a password or a code submitted) from the username's and the network's budgets,
+    before anything is checked: one atomic step, so attempts sent all at once cannot all slip in under a
+    budget. What to tell someone when either budget has no room, or "" to go on."""
+    full = limits.counters().take(attempt_limits(username, client_ip), time.time())
+    if full is None:
         return ""
-    wait = max(full.retry_after for full in spent)
     log.warning(
-        "console sign-in refused: limit=%s ip=%s retry_after=%ss", spent[0].limit.name, client_ip, wait
+        "console sign-in refused: limit=%s ip=%s retry_after=%ss",
+        full.limit.name,
+        client_ip,
+        full.retry_after,
     )
-    minutes = math.ceil(wait / 60)
+    minutes = math.ceil(full.retry_after / 60)
     return f"Too many sign-in attempts. Try again in about {minutes} minute{'' if minutes == 1 else 's'}."
-
-
-def record_failure(username: str, client_ip: str) -> None:
-    limits.counters().add(failure_limits(username, client_ip), time.time())
 
 
 # --- the second factor ----------------------------------------------------------------------------------

@@ -93,14 +93,15 @@ def sign_in(request):
         return redirect(_step("console:code", wanted))
     form, refused = SignInForm(request), ""
     if request.method == "POST":
-        username, ip = request.POST.get("username", ""), client_ip(request)
-        refused = signin.refusal(username, ip)
-        if not refused:
+        username = request.POST.get("username", "")
+        refused = signin.take_attempt(username, client_ip(request))
+        if refused:
+            form = SignInForm(request, initial={"username": username})  # kept; the password is not
+        else:
             form = SignInForm(request, data=request.POST)
             if form.is_valid():
                 auth.login(request, form.get_user())
                 return redirect(_step("console:code", wanted))
-            signin.record_failure(username, ip)
     context = {"form": form, "refused": refused, "next": wanted}
     return TemplateResponse(request, "console/login.html", context, status=429 if refused else 200)
 
@@ -117,15 +118,12 @@ def enter_code(request):
         return redirect(_step("console:enrol", wanted))
     problem = ""
     if request.method == "POST":
-        username, ip = request.user.get_username(), client_ip(request)
-        problem = signin.refusal(username, ip)
+        problem = signin.take_attempt(request.user.get_username(), client_ip(request))
         if not problem:
             device, problem = signin.verify(request.user, request.POST.get("code", ""))
             if device is not None:
                 signin.complete(request, device)
                 return redirect(wanted or _home(request.user))
-            if problem == signin.FAILED:
-                signin.record_failure(username, ip)
     context = {"problem": problem, "next": wanted}
     return TemplateResponse(request, "console/code.html", context, status=_status(problem))
 
@@ -141,8 +139,7 @@ def enrol(request):
     device = signin.enrolment_device(request.user)
     problem = ""
     if request.method == "POST":
-        username, ip = request.user.get_username(), client_ip(request)
-        problem = signin.refusal(username, ip)
+        problem = signin.take_attempt(request.user.get_username(), client_ip(request))
         if not problem:
             confirmed, problem = signin.confirm_enrolment(request.user, device, request.POST.get("code", ""))
             if confirmed is not None:
@@ -151,8 +148,6 @@ def enrol(request):
                 # In this answer only: no later page shows them again.
                 context = {"codes": codes, "next": wanted or _home(request.user)}
                 return TemplateResponse(request, "console/recovery_codes.html", context)
-            if problem == signin.FAILED:
-                signin.record_failure(username, ip)
     context = {
         "problem": problem,
         "next": wanted,
