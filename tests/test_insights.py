@@ -4,7 +4,9 @@ from datetime import UTC
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from wizard.console import insight_tables, insights
 from wizard.flow.models import Setup
 
 from .conftest import PASSWORD, REST_KEY, USERNAME, dump_database, sign_in_verified
@@ -284,6 +286,13 @@ def test_a_range_and_bad_questions(seeded, agent_client):
     assert "comes after its To day" in html.content.decode()
     html = agent_client.get("/console/insights/", {"period": "range", "start": "1900-01-01", "end": today})
     assert "at most 366 days" in html.content.decode()
+    end_of_calendar = {"period": "range", "start": "9999-12-01", "end": "9999-12-31"}
+    for path in ("/console/insights/", "/console/insights/funnel.csv"):
+        response = agent_client.get(path, end_of_calendar)
+        assert response.status_code == 200, path
+    assert (
+        "within a year from today" in agent_client.get("/console/insights/", end_of_calendar).content.decode()
+    )
     assert agent_client.get("/console/insights/", {"period": "12", "sort": "x"}).status_code == 200
 
 
@@ -370,3 +379,27 @@ def test_a_csv_cell_a_spreadsheet_would_run_is_kept_as_text():
 
     table = Table("t", "t", [Column("App")], [[Cell("=HYPERLINK(1)")], [Cell("-1", -1)], [Cell("Novu")]])
     assert as_csv(table).splitlines() == ["App", "'=HYPERLINK(1)", "-1", "Novu"]  # numbers stay numbers
+
+
+@pytest.mark.parametrize(
+    ("days", "trend", "shown"), [(7, [1, 0, 0, 5, 0, 0, 1], "1 → 1"), (30, [2] * 30, "30 → 30")]
+)
+def test_a_trend_compares_as_much_time_on_each_side(days, trend, shown):
+    # Seven days: the first three against the last three, the middle day left out, so a steady failure
+    # never looks like it is rising.
+    period = insights.last_days(days, timezone.now())
+    assert len(period.buckets()) == len(trend)
+    failure = insights.Failure(
+        key="platform:301", title="t", code="301", setups=1, attempts=sum(trend), trend=trend
+    )
+    report = insights.Insights(
+        period=period,
+        filters=insights.Filters(),
+        funnel=[],
+        agents=None,
+        failures=[failure],
+        apps=[],
+        sort="",
+    )
+    [row] = insight_tables.failures_table(report).rows
+    assert row[-1].text == shown

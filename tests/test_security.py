@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.utils.cache import add_never_cache_headers
 
+from wizard.flow.models import Setup
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
 
@@ -317,8 +318,11 @@ def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_k
         logging.getLogger("django.request").removeHandler(with_html)
     html_reports = [m for m in mailoutbox if m.alternatives]
     assert html_reports, "the report with its HTML part was sent"
+    token = Setup.objects.get().token
     for report in mailoutbox:
         assert "save_credentials" in report.body and "refused by the test" in report.body
+        # The subject is the logged line, redacted; the body still shows the URL (docs/security.md).
+        assert "/s/[token]/credentials/" in report.subject and token not in report.subject
         assert CANARY_KEY not in report.body and CANARY_KEY[:-4] not in report.body
     [(html, _)] = html_reports[0].alternatives
     assert "save_credentials" in html and "Local Vars" in html

@@ -1,5 +1,7 @@
 """The insights page's question: which period, which setups, sorted how. A GET form: it changes nothing."""
 
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 
@@ -31,6 +33,9 @@ class InsightsForm(forms.Form):
                 raise forms.ValidationError("The range's From day comes after its To day.")
             if (end - start).days >= LONGEST_RANGE_DAYS:
                 raise forms.ValidationError(f"Choose a range of at most {LONGEST_RANGE_DAYS} days.")
+            # No setup starts in the future; and a day near the calendar's end has no day after it.
+            if end > timezone.now().date() + timedelta(days=LONGEST_RANGE_DAYS):
+                raise forms.ValidationError("Choose a To day within a year from today.")
         return cleaned
 
     def question(self) -> tuple[insights.Period, insights.Filters, str]:

@@ -108,7 +108,9 @@ def funnel_table(report: Insights) -> Table:
 
 def failures_table(report: Insights) -> Table:
     buckets = report.period.buckets()
-    half = len(buckets) // 2 or 1
+    # As many days (or weeks) on each side; with an odd number of them the middle one is left out, so
+    # neither side covers more time than the other.
+    half = max(len(buckets) // 2, 1)
     unit = "day" if report.period.bucket_days == 1 else "week"
     return Table(
         "failures",
@@ -127,7 +129,7 @@ def failures_table(report: Insights) -> Table:
                 number(failure.setups),
                 number(failure.attempts),
                 Cell(
-                    f"{sum(failure.trend[:half])} → {sum(failure.trend[half:])}",
+                    f"{sum(failure.trend[:half])} → {sum(failure.trend[-half:])}",
                     " ".join(str(n) for n in failure.trend),
                     trend=charts.sparkline(failure.trend),
                     trend_label=f"Test sends per {unit}: {', '.join(str(n) for n in failure.trend)}",
