@@ -14,6 +14,7 @@ from base64 import b32encode
 import django_otp
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -102,6 +103,9 @@ def confirm_enrolment(user, device: TOTPDevice, code: str):
     """((the confirmed device, new recovery codes), "") if the code is the app's, else (None, why not).
     The new recovery codes replace any old ones."""
     with transaction.atomic():
+        # One enrolment at a time per user: a second tab waits on the user's row, then finds the first
+        # tab's app confirmed, and so cannot replace the recovery codes that tab has just shown.
+        get_user_model().objects.select_for_update().get(pk=user.pk)
         if has_authenticator(user):  # another tab finished enrolling first
             return None, FAILED
         verified, problem = check_code(user, device, "".join(code.split()))
