@@ -1,6 +1,7 @@
 """The fixture layer: a real Clickatell stand-in on loopback, the catalog, known accounts and helpers."""
 
 import os
+import threading
 
 # Playwright's sync API keeps an event loop on the main thread; Django would then refuse ORM calls in
 # browser tests (SynchronousOnlyOperation). Tests only.
@@ -154,6 +155,27 @@ def sign_in_verified(client, user):
 def agent_client(client, agent):
     sign_in_verified(client, agent)
     return client
+
+
+def all_at_once(work, arguments: list[tuple]) -> list:
+    """Call work(*args) for each tuple of arguments, each in a thread of its own, all released at the same
+    instant; what the calls returned (or the exceptions they raised), in the order they finished."""
+    start = threading.Barrier(len(arguments))
+    results = []
+
+    def run(*args):
+        start.wait()
+        try:
+            results.append(work(*args))
+        except Exception as exc:  # noqa: BLE001 - the caller asserts on it
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def keep_secret(owner: str, field: str, value: str, ttl=None) -> None:

@@ -2,7 +2,6 @@
 
 import html
 import re
-import threading
 import time
 from base64 import b32decode
 from io import StringIO
@@ -15,7 +14,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .conftest import sign_in_verified
+from .conftest import all_at_once, sign_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -226,11 +225,8 @@ def test_twenty_guesses_at_once_against_a_budget_of_five_check_five_passwords(li
         page = browser.get(f"{live_server.url}/console/login/", timeout=10).text
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         browsers.append((browser, csrf))
-    start = threading.Barrier(len(browsers))
-    statuses = []
 
     def guess(browser, csrf):
-        start.wait()
         response = browser.post(
             f"{live_server.url}/console/login/",
             data={"username": AGENT, "password": "guess", "csrfmiddlewaretoken": csrf},
@@ -238,13 +234,9 @@ def test_twenty_guesses_at_once_against_a_budget_of_five_check_five_passwords(li
             allow_redirects=False,
             timeout=60,
         )
-        statuses.append(response.status_code)
+        return response.status_code
 
-    threads = [threading.Thread(target=guess, args=browser) for browser in browsers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = all_at_once(guess, browsers)
     assert sorted(statuses) == [200] * 5 + [429] * 15
 
 

@@ -14,7 +14,7 @@ from django.test import Client
 from wizard.flow import limits, services, steps
 from wizard.flow.models import Setup
 
-from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME
+from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME, all_at_once
 from .journeys import send_test_sms, send_token, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
@@ -234,11 +234,8 @@ def test_twenty_concurrent_posts_against_a_budget_of_three_make_three_calls(live
                 re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1),
             )
         )
-    start = threading.Barrier(len(pages))
-    statuses = []
 
     def post(session, setup, attempt_token, csrf):
-        start.wait()
         response = session.post(
             f"{live_server.url}{url(setup, 'test')}",
             allow_redirects=False,
@@ -246,13 +243,9 @@ def test_twenty_concurrent_posts_against_a_budget_of_three_make_three_calls(live
             data={"phone": MOBILE, "attempt_token": attempt_token, "csrfmiddlewaretoken": csrf},
             headers={"Referer": live_server.url},
         )
-        statuses.append(response.status_code)
+        return response.status_code
 
-    threads = [threading.Thread(target=post, args=page) for page in pages]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = all_at_once(post, pages)
     assert sorted(statuses) == [302] * 3 + [429] * 17
     assert len(sandbox.received()) == 3
 

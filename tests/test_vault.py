@@ -1,6 +1,5 @@
 """The secrets vault: authenticated encryption bound to its record, fail-closed reads, rotation, expiry."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from django.utils import timezone
 from wizard.vault import crypto, store
 from wizard.vault.models import StoredSecret
 
-from .conftest import dump_database, keep_secret
+from .conftest import all_at_once, dump_database, keep_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -181,21 +180,9 @@ def test_workers_starting_together_share_one_development_key(settings, tmp_path)
     settings.PORTAL_VAULT_KEYS = ""
     settings.PORTAL_VAULT_KEY_FILE = tmp_path / "vault" / "dev.key"
     crypto.keyring.cache_clear()
-    start = threading.Barrier(8)
-    rings, errors = [], []
-
-    def worker():
-        start.wait()
-        try:
-            rings.append(crypto.keyring())
-        except Exception as exc:  # noqa: BLE001 - any failure is the finding
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = all_at_once(crypto.keyring, [()] * 8)
+    rings = [result for result in results if isinstance(result, crypto.Keyring)]
+    errors = [result for result in results if isinstance(result, Exception)]
     crypto.keyring.cache_clear()
     assert errors == []
     assert len({ring.keys[ring.active_id] for ring in rings}) == 1
