@@ -301,6 +301,8 @@ def test_the_debug_page_of_a_failed_credentials_save_never_shows_the_key(
     html = failed_save(client).content.decode()
     assert "save_credentials" in html and "Local vars" in html  # the page shows the frames and their locals
     assert CANARY_KEY not in html and CANARY_KEY[:-4] not in html
+    token = Setup.objects.get().token
+    assert "/s/[token]/credentials/" in html and token not in html
 
 
 def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_key(
@@ -321,12 +323,14 @@ def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_k
     token = Setup.objects.get().token
     for report in mailoutbox:
         assert "save_credentials" in report.body and "refused by the test" in report.body
-        # The subject is the logged line, redacted; the body still shows the URL (docs/security.md).
-        assert "/s/[token]/credentials/" in report.subject and token not in report.subject
         assert CANARY_KEY not in report.body and CANARY_KEY[:-4] not in report.body
+        # The customer's link is hidden in the subject (the logged line) and the whole report.
+        assert "/s/[token]/credentials/" in report.subject and token not in report.subject
+        assert "/s/[token]/credentials/" in report.body and token not in report.body
     [(html, _)] = html_reports[0].alternatives
     assert "save_credentials" in html and "Local Vars" in html
     assert CANARY_KEY not in html and CANARY_KEY[:-4] not in html
+    assert "/s/[token]/credentials/" in html and token not in html
 
 
 def test_log_redaction_replaces_a_customers_link_token_but_keeps_reference_codes():

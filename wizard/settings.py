@@ -247,6 +247,7 @@ if PORTAL_HTTPS:
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+DEFAULT_EXCEPTION_REPORTER = "wizard.vault.redaction.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "wizard.vault.redaction.RedactingReporterFilter"
 
 # --- Clickatell -------------------------------------------------------------------------------

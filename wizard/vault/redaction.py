@@ -3,7 +3,7 @@
 import logging
 import re
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # Names under which a Clickatell secret travels: our form fields and every signature's parameters.
 SECRET_NAMES = ("password", "api_key", "apikey", "api_id", "session_id", "authorization", "token")
@@ -57,3 +57,22 @@ class RedactingReporterFilter(SafeExceptionReporterFilter):
             if any(secret in name.lower() for secret in SECRET_NAMES):
                 params[name] = self.cleansed_substitute
         return params
+
+
+class RedactingExceptionReporter(ExceptionReporter):
+    """Error reports (the debug page and the e-mail to admins) without customers' links: the request's
+    own token wherever the report shows it (its URL, headers, a view's ``token`` argument) and any other
+    ``/s/<token>`` link (a Referer, say) become ``[token]``, as in the logs."""
+
+    def get_traceback_html(self):
+        return self.without_links(super().get_traceback_html())
+
+    def get_traceback_text(self):
+        return self.without_links(super().get_traceback_text())
+
+    def without_links(self, report: str) -> str:
+        match = getattr(self.request, "resolver_match", None)
+        token = match.kwargs.get("token") if match else None
+        if token:
+            report = report.replace(token, "[token]")
+        return redact(report)
