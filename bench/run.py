@@ -569,6 +569,17 @@ def measure_isolation(env: dict, rows: list, seconds: int) -> None:
                 (customer, prefix, {**customer.tokens(customer.get(f"{prefix}/test/")), "phone": MOBILE})
             )
 
+        # The same load with nothing hanging, for information: the wrk run saturates two cores, so its
+        # p99 follows the machine's pace; the difference between the two rows is what the hung sends cost.
+        alone = wrk(server.url + "/", seconds=seconds)
+        row(
+            rows,
+            4,
+            "isolation, for reference: the same app page (wrk, 16 connections) with no test send hanging",
+            f"p99 {alone['p99']:.1f} ms (p50 {alone['p50']:.1f} ms, {alone['rps']:.0f} req/s); "
+            f"{_errors([alone])} errors",
+        )
+
         def hang(customer, prefix, data):
             # The server is stopped under these requests at the end: their errors are expected.
             with contextlib.suppress(Exception):
