@@ -13,7 +13,10 @@ def _words(text: str) -> list[str]:
 
 
 def search_platforms(query: str, platforms=None) -> list[Platform]:
-    platforms = list(platforms if platforms is not None else Platform.objects.all())
+    if platforms is None:
+        # The list shows and searches these; the rest of a platform (its boxes, notes) waits for its choice.
+        platforms = Platform.objects.only("slug", "name", "category", "aliases")
+    platforms = list(platforms)
     terms = _words(query)
     if not terms:
         return platforms
