@@ -35,7 +35,8 @@ def test_loading_again_changes_nothing_and_keeps_staff_edits():
     assert load_catalog() == 0
     assert Platform.objects.count() == 55
     assert Platform.objects.get(slug="novu").aliases == "notifications"
-    assert InstructionTemplate.objects.filter(platform__slug="novu").count() == 1
+    # one published version in each of the four languages, not a second set
+    assert InstructionTemplate.objects.filter(platform__slug="novu").count() == 4
 
 
 def test_derived_flags_come_from_the_catalog_notes():
@@ -181,22 +182,30 @@ def test_the_admin_refuses_an_unsafe_template_and_says_why(staff_client):
     platform = Platform.objects.get(slug="novu")
     response = staff_client.post(
         "/admin/catalog/instructiontemplate/add/",
-        {"platform": platform.pk, "signature": "", "body": "Paste {{ settings.SECRET_KEY }} here <b>now</b>"},
+        {
+            "platform": platform.pk,
+            "signature": "",
+            "language": "en",
+            "body": "Paste {{ settings.SECRET_KEY }} here <b>now</b>",
+        },
     )
     html = response.content.decode()
     assert response.status_code == 200
     assert "is not a placeholder" in html and "HTML is not allowed" in html
-    assert InstructionTemplate.objects.filter(platform=platform).count() == 1
+    assert (
+        InstructionTemplate.objects.filter(platform=platform).count() == 4
+    )  # the loader's, one per language
 
 
 def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(staff_client, client):
     platform = Platform.objects.get(slug="novu")
-    published = InstructionTemplate.objects.get(platform=platform)
+    published = InstructionTemplate.objects.get(platform=platform, language="en")
     staff_client.post(
         f"/admin/catalog/instructiontemplate/{published.pk}/change/",
         {
             "platform": platform.pk,
             "signature": "",
+            "language": "en",
             "body": "Open {{ app_name }} and paste {{ api_key_hint }}.\n",
         },
     )

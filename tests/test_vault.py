@@ -153,7 +153,7 @@ def test_saved_credentials_stand_or_fall_with_their_setup(vault_keys):
     from wizard.flow import services
     from wizard.flow.models import Setup
 
-    setup = services.start_setup(None)
+    setup = services.start_setup(None, "en")
     setup.signature = "platform_rest"
     Setup.objects.filter(pk=setup.pk).delete()  # gone between reading it and saving (say, purged)
     with pytest.raises(DatabaseError):

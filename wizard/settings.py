@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The customer's language: their choice (a cookie), else the browser's Accept-Language. A setup's own
+    # pages speak the setup's language (flow/views.py); agents' pages speak English (console/middleware.py).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,6 +99,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "wizard.console.middleware.staff_pages_in_english",
     "wizard.flow.middleware.setup_reference",
 ]
 
@@ -111,6 +115,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
+                "django.template.context_processors.i18n",
                 "wizard.flow.context.portal",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -182,6 +187,9 @@ LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:list"
 
 LANGUAGE_CODE = "en"
+# The languages the customer wizard speaks, each named in itself for the language switch.
+LANGUAGES = [("en", "English"), ("fr", "Français"), ("es", "Español"), ("pt", "Português")]
+LOCALE_PATHS = [BASE_DIR / "wizard" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,5 +1,7 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -11,16 +13,41 @@ from .templates import next_version, publish
 
 @admin.register(Platform)
 class PlatformAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "signature", "uses_session_login", "sends_credentials_unencoded"]
+    list_display = [
+        "name",
+        "category",
+        "signature",
+        "uses_session_login",
+        "sends_credentials_unencoded",
+        "missing_languages",
+    ]
     list_filter = ["signature", "category"]
     search_fields = ["name", "slug", "aliases", "category"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        # The published templates' languages come with the page's platforms, in one query more.
+        published = InstructionTemplate.objects.filter(status=InstructionTemplate.PUBLISHED).only(
+            "platform_id", "language"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("instruction_templates", queryset=published, to_attr="published"))
+        )
+
+    @admin.display(description="Instructions missing in")
+    def missing_languages(self, platform):
+        """The languages this platform's customers get the English steps in (with a note saying so)."""
+        have = {template.language for template in platform.published}
+        missing = [name for code, name in settings.LANGUAGES if code not in have]
+        return ", ".join(missing) or "—"
 
 
 class InstructionTemplateForm(forms.ModelForm):
     class Meta:
         model = InstructionTemplate
-        fields = ["platform", "signature", "body"]
+        fields = ["platform", "signature", "language", "body"]
         help_texts = {
             "body": "Plain text, one step per line; start a line with “! ” for a warning. Placeholders: "
             + ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES),
@@ -43,8 +70,8 @@ class InstructionTemplateForm(forms.ModelForm):
 @admin.register(InstructionTemplate)
 class InstructionTemplateAdmin(admin.ModelAdmin):
     form = InstructionTemplateForm
-    list_display = ["__str__", "status", "version", "published_at", "created_by", "preview"]
-    list_filter = ["status", "signature"]
+    list_display = ["__str__", "language", "status", "version", "published_at", "created_by", "preview"]
+    list_filter = ["status", "language", "signature"]
     search_fields = ["platform__name", "body"]
     readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
     actions = ["publish_drafts"]

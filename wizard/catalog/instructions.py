@@ -10,6 +10,8 @@ plain strings, and the page escapes everything when it renders the steps.
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
+
 PORTAL_PATH = "My Workspace → API Integrations → select the API → API Details"
 
 VARIABLES = {
@@ -102,44 +104,71 @@ def sample_values(app_name: str = "Example App") -> dict[str, str]:
     }
 
 
-_OPEN_SETTINGS = "Open {{ app_name }}'s Clickatell settings: {{ settings_path }}."
-_SAVE_AND_TRY = "Save the settings, then send a test message from {{ app_name }} itself."
-_LEGACY_BOXES = (
-    "In “{{ username_label }}”, enter your Account username: {{ username }}.\n"
-    "In “{{ password_label }}”, enter {{ password_hint }}.\n"
-    "In “{{ key_label }}”, paste {{ api_key_hint }}. Yes: the API Key goes in the API ID box. This is "
-    "Clickatell's documented way for apps that only have an API ID box.\n"
-)
+# The default templates, one line (one step) at a time, so each line is translated on its own in the
+# gettext catalogs; load_catalog publishes a version in every language (default_body under
+# translation.override). Translators keep the {{ placeholders }} as they are.
+_OPEN_SETTINGS = gettext_noop("Open {{ app_name }}'s Clickatell settings: {{ settings_path }}.")
+_SAVE_AND_TRY = gettext_noop("Save the settings, then send a test message from {{ app_name }} itself.")
+_LEGACY_BOXES = [
+    gettext_noop("In “{{ username_label }}”, enter your Account username: {{ username }}."),
+    gettext_noop("In “{{ password_label }}”, enter {{ password_hint }}."),
+    gettext_noop(
+        "In “{{ key_label }}”, paste {{ api_key_hint }}. Yes: the API Key goes in the API ID box. This is "
+        "Clickatell's documented way for apps that only have an API ID box."
+    ),
+]
 
-DEFAULT_BODIES = {
-    "platform": (
-        "In the Clickatell Portal, open {{ portal_path }} and check the integration's type is "
-        "{{ integration_type }}.\n"
-        f"{_OPEN_SETTINGS}\n"
-        "In “{{ key_label }}”, paste {{ api_key_hint }}. Copy it from the Portal, whole, with no spaces.\n"
-        f"{_SAVE_AND_TRY}\n"
-    ),
-    "legacy_http": (
-        f"{_OPEN_SETTINGS}\n{_LEGACY_BOXES}{_SAVE_AND_TRY}\n"
-        "! Your old API ID (a short number) does not work with Portal credentials: don't use it.\n"
-    ),
-    "smtp": (
-        f"{_OPEN_SETTINGS}\n{_LEGACY_BOXES}{_SAVE_AND_TRY}\n"
-        "! Your app sends its messages by e-mail. Our test checked the same credentials over Clickatell's "
-        "HTTP gateway; if your app's own test fails, contact Clickatell support with reference "
-        "{{ reference }}.\n"
-    ),
-    "legacy_rest": (
-        f"{_OPEN_SETTINGS}\n"
-        "In “{{ key_label }}”, paste {{ api_key_hint }} in place of the old auth token.\n"
-        f"{_SAVE_AND_TRY}\n"
-        "! Clickatell's workaround for old apps does not cover auth tokens. If the test did not go through, "
-        "upgrade the app to a version with an API Key box.\n"
-    ),
+DEFAULT_LINES = {
+    "platform": [
+        gettext_noop(
+            "In the Clickatell Portal, open {{ portal_path }} and check the integration's type is "
+            "{{ integration_type }}."
+        ),
+        _OPEN_SETTINGS,
+        gettext_noop(
+            "In “{{ key_label }}”, paste {{ api_key_hint }}. Copy it from the Portal, whole, with no spaces."
+        ),
+        _SAVE_AND_TRY,
+    ],
+    "legacy_http": [
+        _OPEN_SETTINGS,
+        *_LEGACY_BOXES,
+        _SAVE_AND_TRY,
+        "! "
+        + gettext_noop(
+            "Your old API ID (a short number) does not work with Portal credentials: don't use it."
+        ),
+    ],
+    "smtp": [
+        _OPEN_SETTINGS,
+        *_LEGACY_BOXES,
+        _SAVE_AND_TRY,
+        "! "
+        + gettext_noop(
+            "Your app sends its messages by e-mail. Our test checked the same credentials over Clickatell's "
+            "HTTP gateway; if your app's own test fails, contact Clickatell support with reference "
+            "{{ reference }}."
+        ),
+    ],
+    "legacy_rest": [
+        _OPEN_SETTINGS,
+        gettext_noop("In “{{ key_label }}”, paste {{ api_key_hint }} in place of the old auth token."),
+        _SAVE_AND_TRY,
+        "! "
+        + gettext_noop(
+            "Clickatell's workaround for old apps does not cover auth tokens. If the test did not go through, "
+            "upgrade the app to a version with an API Key box."
+        ),
+    ],
 }
 
 
 def default_body(signature: str) -> str:
-    if signature in ("platform_http", "platform_rest", "one_api"):
-        return DEFAULT_BODIES["platform"]
-    return DEFAULT_BODIES[signature]
+    """The default template for a signature, in the active language."""
+    kind = "platform" if signature in ("platform_http", "platform_rest", "one_api") else signature
+    lines = []
+    for line in DEFAULT_LINES[kind]:
+        warning = line.startswith("! ")
+        text = gettext(line.removeprefix("! "))
+        lines.append(f"! {text}" if warning else text)
+    return "\n".join(lines) + "\n"

@@ -4,8 +4,9 @@ import json
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from wizard.clickatell.signatures import Signature
 
@@ -62,14 +63,28 @@ def load_catalog(path: Path = DATA_FILE) -> int:
         fields = platform_fields(entry)
         platform, was_created = Platform.objects.get_or_create(slug=entry["slug"], defaults=fields)
         created += was_created
-        if not platform.instruction_templates.exists():
-            # A platform whose boxes don't fit its signature's usual steps carries its own in the file.
-            body = entry.get("instructions") or default_body(platform.signature)
-            _publish_default(platform=platform, signature="", body=body)
+        # A platform whose boxes don't fit its signature's usual steps carries its own in the file (in
+        # English only: the wizard falls back to it, with a note, and the admin lists what is missing).
+        own = entry.get("instructions")
+        for language in [settings.LANGUAGE_CODE] if own else _languages():
+            if not platform.instruction_templates.filter(language=language).exists():
+                with translation.override(language):
+                    body = own or default_body(platform.signature)
+                _publish_default(platform=platform, signature="", language=language, body=body)
     for signature in Signature:
-        if not InstructionTemplate.objects.filter(platform=None, signature=signature.value).exists():
-            _publish_default(platform=None, signature=signature.value, body=default_body(signature.value))
+        for language in _languages():
+            generic = InstructionTemplate.objects.filter(
+                platform=None, signature=signature.value, language=language
+            )
+            if not generic.exists():
+                with translation.override(language):
+                    body = default_body(signature.value)
+                _publish_default(platform=None, signature=signature.value, language=language, body=body)
     return created
+
+
+def _languages() -> list[str]:
+    return [code for code, _ in settings.LANGUAGES]
 
 
 def _publish_default(**fields) -> None:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -89,6 +90,8 @@ class InstructionTemplate(models.Model):
         blank=True,
         help_text="For a generic template (no platform): the signature it serves.",
     )
+    # A version per language; the wizard falls back to English, with a note, where a language has none.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(
         max_length=10,
@@ -101,11 +104,14 @@ class InstructionTemplate(models.Model):
     created_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
-        ordering = ["platform__name", "signature", "-version"]
+        ordering = ["platform__name", "signature", "language", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["platform", "signature", "version"], name="one_version_number"),
+            models.UniqueConstraint(
+                fields=["platform", "signature", "language", "version"],
+                name="one_version_number_per_language",
+            ),
         ]
 
     def __str__(self):
         subject = self.platform.name if self.platform_id else f"generic {self.signature}"
-        return f"{subject} v{self.version} ({self.status})"
+        return f"{subject} [{self.language}] v{self.version} ({self.status})"

@@ -1,29 +1,42 @@
 """Which instruction template a customer sees, and how a new version becomes it."""
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import InstructionTemplate, Platform
 
 
-def published_template(platform: Platform | None, signature: str) -> InstructionTemplate | None:
-    """The newest published version for the platform when it matches the signature, else the generic one."""
+def published_template(
+    platform: Platform | None, signature: str, language: str = settings.LANGUAGE_CODE
+) -> InstructionTemplate | None:
+    """The newest published version for the platform when it matches the signature, else the generic one;
+    in ``language``, else in English (the caller notes the fallback: the template's language differs)."""
     candidates = Q(platform=None, signature=signature)
     if platform is not None and platform.signature == signature:
         candidates |= Q(platform=platform)
     return (
-        InstructionTemplate.objects.filter(candidates, status=InstructionTemplate.PUBLISHED)
+        InstructionTemplate.objects.filter(
+            candidates,
+            status=InstructionTemplate.PUBLISHED,
+            language__in={language, settings.LANGUAGE_CODE},
+        )
         .select_related("platform")
-        .order_by(F("platform").asc(nulls_last=True), "-version")
+        .order_by(
+            F("platform").asc(nulls_last=True),
+            Case(When(language=language, then=Value(0)), default=Value(1)),
+            "-version",
+        )
         .first()
     )
 
 
 def subject_filter(template: InstructionTemplate) -> dict:
+    """The versions one template is among: the same platform (or generic signature) and language."""
     if template.platform_id:
-        return {"platform_id": template.platform_id}
-    return {"platform": None, "signature": template.signature}
+        return {"platform_id": template.platform_id, "language": template.language}
+    return {"platform": None, "signature": template.signature, "language": template.language}
 
 
 def next_version(template: InstructionTemplate) -> int:

@@ -8,6 +8,9 @@ and the One API's error table.
 
 from dataclasses import dataclass
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 # Wizard steps and fields a diagnosis can send the customer back to.
 CREDENTIALS, FIELDS, TEST = "credentials", "fields", "test"
 USERNAME, PASSWORD, API_KEY, PHONE = "username", "password", "api_key", "phone"
@@ -28,198 +31,226 @@ def _d(key, title, cause, fix, step=None, field=None, retry_later=False) -> Diag
     return Diagnosis(key, title, cause, fix, step, field, retry_later)
 
 
-_LOGIN_FIX = (
+_LOGIN_FIX = _(
     "Check that the Account username is your Portal username (not your e-mail address) and that the "
     "Account password is the one you sign in to the Portal with. In your app, the API ID box must "
     "hold your Portal API Key."
 )
-_PHONE_FIX = (
+_PHONE_FIX = _(
     "Enter the number in international format: country code first, then the number without its "
     "leading 0 (for example +27 82 123 4567)."
 )
-_BALANCE_FIX = "Top up your Clickatell account in the Portal (even test messages need a positive balance)."
-_TRY_LATER = "This is on Clickatell's side. Wait a few minutes and send the test again."
-_SUPPORT = "Contact Clickatell support and mention the reference code shown on this page."
+_BALANCE_FIX = _("Top up your Clickatell account in the Portal (even test messages need a positive balance).")
+_TRY_LATER = _("This is on Clickatell's side. Wait a few minutes and send the test again.")
+_SUPPORT = _("Contact Clickatell support and mention the reference code shown on this page.")
 
 # The old SMS Gateway's ERR codes (HTTP and REST). 108 is explained for the workaround path: the
 # key was refused as an API ID, which means the account or key is not enabled for it, not a typo.
 LEGACY = {
     "001": _d(
         "legacy:001",
-        "Clickatell did not accept your username or password",
-        "Authentication failed: the Account username, Account password or API Key did not match.",
+        _("Clickatell did not accept your username or password"),
+        _("Authentication failed: the Account username, Account password or API Key did not match."),
         _LOGIN_FIX,
         CREDENTIALS,
         USERNAME,
     ),
     "002": _d(
         "legacy:002",
-        "Clickatell does not know this username or password",
-        "The username or password is not known to Clickatell.",
+        _("Clickatell does not know this username or password"),
+        _("The username or password is not known to Clickatell."),
         _LOGIN_FIX,
         CREDENTIALS,
         USERNAME,
     ),
     "003": _d(
         "legacy:003",
-        "The session expired",
-        "The app's login session with Clickatell timed out.",
-        "Send the test again; your app will log in afresh.",
+        _("The session expired"),
+        _("The app's login session with Clickatell timed out."),
+        _("Send the test again; your app will log in afresh."),
         TEST,
     ),
     "004": _d(
-        "legacy:004", "Your Clickatell account is frozen", "Clickatell has frozen this account.", _SUPPORT
+        "legacy:004",
+        _("Your Clickatell account is frozen"),
+        _("Clickatell has frozen this account."),
+        _SUPPORT,
     ),
     "005": _d(
         "legacy:005",
-        "The login session was missing",
-        "The request had no session id.",
-        "Send the test again.",
+        _("The login session was missing"),
+        _("The request had no session id."),
+        _("Send the test again."),
         TEST,
     ),
     "007": _d(
         "legacy:007",
-        "Clickatell refused the request because of an IP restriction",
-        "Your API integration only accepts requests from listed IP addresses.",
-        "In the Portal, add the address of the server your app runs on to the integration's allowed "
-        "IPs, or remove the restriction.",
+        _("Clickatell refused the request because of an IP restriction"),
+        _("Your API integration only accepts requests from listed IP addresses."),
+        _(
+            "In the Portal, add the address of the server your app runs on to the integration's allowed "
+            "IPs, or remove the restriction."
+        ),
         None,
     ),
     "100": _d(
-        "legacy:100", "Clickatell could not read the request", "The request data was malformed.", _SUPPORT
+        "legacy:100",
+        _("Clickatell could not read the request"),
+        _("The request data was malformed."),
+        _SUPPORT,
     ),
     "101": _d(
         "legacy:101",
-        "A required value was missing",
-        "Clickatell reported invalid or missing parameters.",
-        "Check every box in the form, then send again.",
+        _("A required value was missing"),
+        _("Clickatell reported invalid or missing parameters."),
+        _("Check every box in the form, then send again."),
         CREDENTIALS,
     ),
-    "102": _d("legacy:102", "Clickatell rejected the message header", "Invalid user data header.", _SUPPORT),
+    "102": _d(
+        "legacy:102", _("Clickatell rejected the message header"), _("Invalid user data header."), _SUPPORT
+    ),
     "103": _d(
         "legacy:103",
-        "Clickatell does not know that message",
-        "Unknown API message ID.",
-        "Send a new test.",
+        _("Clickatell does not know that message"),
+        _("Unknown API message ID."),
+        _("Send a new test."),
         TEST,
     ),
     "104": _d(
         "legacy:104",
-        "Clickatell does not know that message",
-        "Unknown client message ID.",
-        "Send a new test.",
+        _("Clickatell does not know that message"),
+        _("Unknown client message ID."),
+        _("Send a new test."),
         TEST,
     ),
     "105": _d(
         "legacy:105",
-        "The phone number was not accepted",
-        "Invalid destination address.",
+        _("The phone number was not accepted"),
+        _("Invalid destination address."),
         _PHONE_FIX,
         TEST,
         PHONE,
     ),
     "106": _d(
         "legacy:106",
-        "The sender was not accepted",
-        "Invalid source address (sender not registered).",
-        "Leave the sender (From) empty in your app, or register the sender in the Portal.",
+        _("The sender was not accepted"),
+        _("Invalid source address (sender not registered)."),
+        _("Leave the sender (From) empty in your app, or register the sender in the Portal."),
         None,
     ),
-    "107": _d("legacy:107", "The message was empty", "Empty message.", "Send the test again.", TEST),
+    "107": _d("legacy:107", _("The message was empty"), _("Empty message."), _("Send the test again."), TEST),
     "108": _d(
         "legacy:108",
-        "Your account or API Key is not enabled for this kind of app",
-        "Clickatell refused the API Key in the API ID box. That usually means the account or this "
-        "API integration is not enabled for the old-style signature, not that you typed it wrong.",
-        "Check the key is copied in full (it ends with ==). If it is, ask Clickatell support to enable "
-        "the old SMS Gateway signature for your Portal account, or use a version of your app that has "
-        "an API Key box.",
+        _("Your account or API Key is not enabled for this kind of app"),
+        _(
+            "Clickatell refused the API Key in the API ID box. That usually means the account or this "
+            "API integration is not enabled for the old-style signature, not that you typed it wrong."
+        ),
+        _(
+            "Check the key is copied in full (it ends with ==). If it is, ask Clickatell support to enable "
+            "the old SMS Gateway signature for your Portal account, or use a version of your app that has "
+            "an API Key box."
+        ),
         CREDENTIALS,
         API_KEY,
     ),
-    "109": _d("legacy:109", "The message id was missing", "Missing message ID.", "Send a new test.", TEST),
-    "110": _d("legacy:110", "The e-mail message could not be read", "Error with email message.", _SUPPORT),
-    "111": _d("legacy:111", "Clickatell rejected the protocol", "Invalid protocol.", _SUPPORT),
-    "112": _d("legacy:112", "Clickatell rejected the message type", "Invalid msg_type.", _SUPPORT),
-    "113": _d("legacy:113", "The message was too long", "Maximum message parts exceeded.", _SUPPORT),
+    "109": _d(
+        "legacy:109", _("The message id was missing"), _("Missing message ID."), _("Send a new test."), TEST
+    ),
+    "110": _d(
+        "legacy:110", _("The e-mail message could not be read"), _("Error with email message."), _SUPPORT
+    ),
+    "111": _d("legacy:111", _("Clickatell rejected the protocol"), _("Invalid protocol."), _SUPPORT),
+    "112": _d("legacy:112", _("Clickatell rejected the message type"), _("Invalid msg_type."), _SUPPORT),
+    "113": _d("legacy:113", _("The message was too long"), _("Maximum message parts exceeded."), _SUPPORT),
     "114": _d(
         "legacy:114",
-        "Clickatell cannot deliver to that number",
-        "Cannot route message to this prefix.",
-        "Try a mobile number in another country, or ask Clickatell to enable that destination.",
+        _("Clickatell cannot deliver to that number"),
+        _("Cannot route message to this prefix."),
+        _("Try a mobile number in another country, or ask Clickatell to enable that destination."),
         TEST,
         PHONE,
     ),
     "115": _d(
         "legacy:115",
-        "The message expired before delivery",
-        "Message expired.",
-        "Send a new test.",
+        _("The message expired before delivery"),
+        _("Message expired."),
+        _("Send a new test."),
         TEST,
         retry_later=True,
     ),
-    "116": _d("legacy:116", "Clickatell could not read the text", "Invalid Unicode data.", _SUPPORT),
-    "120": _d("legacy:120", "Clickatell rejected the delivery time", "Invalid delivery time.", _SUPPORT),
+    "116": _d("legacy:116", _("Clickatell could not read the text"), _("Invalid Unicode data."), _SUPPORT),
+    "120": _d(
+        "legacy:120", _("Clickatell rejected the delivery time"), _("Invalid delivery time."), _SUPPORT
+    ),
     "121": _d(
         "legacy:121",
-        "That number is blocked",
-        "Destination mobile number blocked.",
-        "Use another mobile number for the test.",
+        _("That number is blocked"),
+        _("Destination mobile number blocked."),
+        _("Use another mobile number for the test."),
         TEST,
         PHONE,
     ),
     "122": _d(
         "legacy:122",
-        "That number has opted out",
-        "Destination mobile opted out.",
-        "Use another mobile number for the test.",
+        _("That number has opted out"),
+        _("Destination mobile opted out."),
+        _("Use another mobile number for the test."),
         TEST,
         PHONE,
     ),
     "123": _d(
         "legacy:123",
-        "The sender ID is not approved",
-        "Invalid sender ID.",
-        "Leave the sender empty in your app, or register the sender ID in the Portal.",
+        _("The sender ID is not approved"),
+        _("Invalid sender ID."),
+        _("Leave the sender empty in your app, or register the sender ID in the Portal."),
         None,
     ),
     "128": _d(
         "legacy:128",
-        "That number was delisted",
-        "Number delisted.",
-        "Use another mobile number.",
+        _("That number was delisted"),
+        _("Number delisted."),
+        _("Use another mobile number."),
         TEST,
         PHONE,
     ),
     "130": _d(
         "legacy:130",
-        "Your account reached its message limit",
-        "Maximum MT limit exceeded.",
-        "Wait until the limit resets, or ask Clickatell to raise it.",
+        _("Your account reached its message limit"),
+        _("Maximum MT limit exceeded."),
+        _("Wait until the limit resets, or ask Clickatell to raise it."),
         None,
         retry_later=True,
     ),
-    "201": _d("legacy:201", "Clickatell rejected the batch", "Invalid batch ID.", _SUPPORT),
-    "202": _d("legacy:202", "Clickatell rejected the batch", "No batch template.", _SUPPORT),
-    "301": _d("legacy:301", "Your Clickatell account has no credit left", "No credit left.", _BALANCE_FIX),
+    "201": _d("legacy:201", _("Clickatell rejected the batch"), _("Invalid batch ID."), _SUPPORT),
+    "202": _d("legacy:202", _("Clickatell rejected the batch"), _("No batch template."), _SUPPORT),
+    "301": _d(
+        "legacy:301", _("Your Clickatell account has no credit left"), _("No credit left."), _BALANCE_FIX
+    ),
     "302": _d(
-        "legacy:302", "Your Clickatell account reached its credit limit", "Max allowed credit.", _BALANCE_FIX
+        "legacy:302",
+        _("Your Clickatell account reached its credit limit"),
+        _("Max allowed credit."),
+        _BALANCE_FIX,
     ),
     "605": _d(
-        "legacy:605", "A token payment was reported", "Token pay successful (unexpected here).", _SUPPORT
+        "legacy:605",
+        _("A token payment was reported"),
+        _("Token pay successful (unexpected here)."),
+        _SUPPORT,
     ),
-    "606": _d("legacy:606", "A token was rejected", "Invalid token.", _SUPPORT),
+    "606": _d("legacy:606", _("A token was rejected"), _("Invalid token."), _SUPPORT),
     "901": _d(
         "legacy:901",
-        "Clickatell had an internal error",
-        "Internal error.",
+        _("Clickatell had an internal error"),
+        _("Internal error."),
         _TRY_LATER,
         TEST,
         retry_later=True,
     ),
 }
 
-_PORTAL_KEY_FIX = (
+_PORTAL_KEY_FIX = _(
     "Copy the API Key again from the Portal (My Workspace → API Integrations → select the API → API "
     "Details) and paste it in full, without spaces. Check the integration's type matches your app."
 )
@@ -228,12 +259,16 @@ _PORTAL_KEY_FIX = (
 LEGACY_REST = {
     "001": _d(
         "legacy_rest:001",
-        "Clickatell did not accept the API Key as your app's auth token",
-        "Your app uses the old REST API, which expects a Developer Central auth token. Clickatell's "
-        "workaround for old apps does not cover auth tokens, and this account does not accept the "
-        "Portal API Key in its place.",
-        "Upgrade the app to a version with an API Key box, or switch it to a Clickatell Portal "
-        "provider if it offers one. Then start a new setup for that version.",
+        _("Clickatell did not accept the API Key as your app's auth token"),
+        _(
+            "Your app uses the old REST API, which expects a Developer Central auth token. Clickatell's "
+            "workaround for old apps does not cover auth tokens, and this account does not accept the "
+            "Portal API Key in its place."
+        ),
+        _(
+            "Upgrade the app to a version with an API Key box, or switch it to a Clickatell Portal "
+            "provider if it offers one. Then start a new setup for that version."
+        ),
         FIELDS,
     ),
 }
@@ -242,17 +277,17 @@ LEGACY_REST = {
 PLATFORM = {
     "108": _d(
         "platform:108",
-        "Clickatell did not accept the API Key",
-        "The API Key is wrong, incomplete, or belongs to a different kind of API integration.",
+        _("Clickatell did not accept the API Key"),
+        _("The API Key is wrong, incomplete, or belongs to a different kind of API integration."),
         _PORTAL_KEY_FIX,
         CREDENTIALS,
         API_KEY,
     ),
     "607": _d(
         "platform:607",
-        "Your integration cannot send from a number",
-        "A sender (From) number was given, but the Portal integration is one-way.",
-        "Leave the sender number empty in your app, or make the integration two-way in the Portal.",
+        _("Your integration cannot send from a number"),
+        _("A sender (From) number was given, but the Portal integration is one-way."),
+        _("Leave the sender number empty in your app, or make the integration two-way in the Portal."),
         None,
     ),
     "105": LEGACY["105"],
@@ -264,17 +299,19 @@ PLATFORM = {
     "901": LEGACY["901"],
     "sandbox": _d(
         "platform:sandbox",
-        "Your integration is in sandbox mode",
-        "Sandbox integrations only send to the test phones registered in the Portal.",
-        "Add and verify this number as a test phone in the Portal, or promote the integration to production.",
+        _("Your integration is in sandbox mode"),
+        _("Sandbox integrations only send to the test phones registered in the Portal."),
+        _(
+            "Add and verify this number as a test phone in the Portal, or promote the integration to production."
+        ),
         TEST,
         PHONE,
     ),
     "two_way": _d(
         "platform:two_way",
-        "The sender number does not belong to your integration",
-        "The integration is two-way and needs one of its own numbers as sender.",
-        "In your app, set the sender to one of the integration's numbers shown in the Portal.",
+        _("The sender number does not belong to your integration"),
+        _("The integration is two-way and needs one of its own numbers as sender."),
+        _("In your app, set the sender to one of the integration's numbers shown in the Portal."),
         None,
     ),
 }
@@ -283,105 +320,116 @@ PLATFORM = {
 ONE_API = {
     "1": _d(
         "one_api:1",
-        "Clickatell did not accept the API Key",
-        "The API Key is wrong, incomplete, or not from a One API integration.",
+        _("Clickatell did not accept the API Key"),
+        _("The API Key is wrong, incomplete, or not from a One API integration."),
         _PORTAL_KEY_FIX,
         CREDENTIALS,
         API_KEY,
     ),
-    "2": _d("one_api:2", "Your Clickatell account is not active", "Account not active.", _SUPPORT),
+    "2": _d("one_api:2", _("Your Clickatell account is not active"), _("Account not active."), _SUPPORT),
     "3": _d(
         "one_api:3",
-        "Your API integration is not active",
-        "Integration not active.",
-        "Activate the integration in the Portal (My Workspace → API Integrations).",
+        _("Your API integration is not active"),
+        _("Integration not active."),
+        _("Activate the integration in the Portal (My Workspace → API Integrations)."),
         None,
     ),
     "7": LEGACY["007"],
     "18": _d(
         "one_api:18",
-        "Clickatell had an internal error",
-        "Internal error.",
+        _("Clickatell had an internal error"),
+        _("Internal error."),
         _TRY_LATER,
         TEST,
         retry_later=True,
     ),
     "19": _d(
-        "one_api:19", "Clickatell is busy", "Internal error, retry.", _TRY_LATER, TEST, retry_later=True
+        "one_api:19", _("Clickatell is busy"), _("Internal error, retry."), _TRY_LATER, TEST, retry_later=True
     ),
     "20": _d(
-        "one_api:20", "Your Clickatell account has too little credit", "Insufficient balance.", _BALANCE_FIX
+        "one_api:20",
+        _("Your Clickatell account has too little credit"),
+        _("Insufficient balance."),
+        _BALANCE_FIX,
     ),
     "21": LEGACY["100"],
-    "22": _d("one_api:22", "Too many messages in one request", "Too many messages per request.", _SUPPORT),
+    "22": _d(
+        "one_api:22", _("Too many messages in one request"), _("Too many messages per request."), _SUPPORT
+    ),
     "23": LEGACY["101"],
     "24": LEGACY["113"],
     "25": LEGACY["105"],
     "26": LEGACY["122"],
     "27": _d(
         "one_api:27",
-        "That number cannot receive on this channel",
-        "Recipient not on channel.",
-        "Use another mobile number for the test.",
+        _("That number cannot receive on this channel"),
+        _("Recipient not on channel."),
+        _("Use another mobile number for the test."),
         TEST,
         PHONE,
     ),
     "28": PLATFORM["sandbox"],
     "38": _d(
         "one_api:38",
-        "SMS is not active on your integration",
-        "Channel or feature not active.",
-        "Enable the SMS channel on the integration in the Portal.",
+        _("SMS is not active on your integration"),
+        _("Channel or feature not active."),
+        _("Enable the SMS channel on the integration in the Portal."),
         None,
     ),
     "39": _d(
         "one_api:39",
-        "SMS is not available on your integration",
-        "Feature not available on integration.",
-        "Enable the SMS channel on the integration in the Portal.",
+        _("SMS is not available on your integration"),
+        _("Feature not available on integration."),
+        _("Enable the SMS channel on the integration in the Portal."),
         None,
     ),
     "40": LEGACY["116"],
-    "41": _d("one_api:41", "Clickatell does not know that address", "Resource does not exist.", _SUPPORT),
-    "42": _d("one_api:42", "Clickatell refused the request method", "HTTP method not supported.", _SUPPORT),
-    "43": _d("one_api:43", "Too many requests", "Rate limit reached.", _TRY_LATER, TEST, retry_later=True),
+    "41": _d(
+        "one_api:41", _("Clickatell does not know that address"), _("Resource does not exist."), _SUPPORT
+    ),
+    "42": _d(
+        "one_api:42", _("Clickatell refused the request method"), _("HTTP method not supported."), _SUPPORT
+    ),
+    "43": _d(
+        "one_api:43", _("Too many requests"), _("Rate limit reached."), _TRY_LATER, TEST, retry_later=True
+    ),
     "44": _d(
         "one_api:44",
-        "The sender number is suspended",
-        "FROM number suspended.",
-        "Leave the sender empty in your app, or contact Clickatell support.",
+        _("The sender number is suspended"),
+        _("FROM number suspended."),
+        _("Leave the sender empty in your app, or contact Clickatell support."),
         None,
     ),
     "45": PLATFORM["two_way"],
     "46": _d(
         "one_api:46",
-        "Your demo access has expired",
-        "Demo access expired.",
-        "Upgrade the account in the Portal, or contact Clickatell.",
+        _("Your demo access has expired"),
+        _("Demo access expired."),
+        _("Upgrade the account in the Portal, or contact Clickatell."),
         None,
     ),
     "100": LEGACY["113"],
     "101": _d(
         "one_api:101",
-        "That number cannot reply",
-        "Destination does not support two-way.",
-        "Use another mobile number for the test.",
+        _("That number cannot reply"),
+        _("Destination does not support two-way."),
+        _("Use another mobile number for the test."),
         TEST,
         PHONE,
     ),
     "110": _d(
         "one_api:110",
-        "US numbers need a two-way integration",
-        "USA: must use a two-way integration.",
-        "Use a two-way integration for US numbers, or test with a number outside the US.",
+        _("US numbers need a two-way integration"),
+        _("USA: must use a two-way integration."),
+        _("Use a two-way integration for US numbers, or test with a number outside the US."),
         TEST,
         PHONE,
     ),
     "111": _d(
         "one_api:111",
-        "US numbers need STOP/SUBSCRIBE handling",
-        "USA: STOP/SUBSCRIBE not enabled.",
-        "Enable STOP/SUBSCRIBE handling on the integration, or test with a number outside the US.",
+        _("US numbers need STOP/SUBSCRIBE handling"),
+        _("USA: STOP/SUBSCRIBE not enabled."),
+        _("Enable STOP/SUBSCRIBE handling on the integration, or test with a number outside the US."),
         TEST,
         PHONE,
     ),
@@ -389,8 +437,8 @@ ONE_API = {
 for _code in ("30", "31", "32", "33"):
     ONE_API[_code] = _d(
         f"one_api:{_code}",
-        "Clickatell rejected the message content",
-        "Media or content-type error.",
+        _("Clickatell rejected the message content"),
+        _("Media or content-type error."),
         _SUPPORT,
     )
 
@@ -398,64 +446,66 @@ for _code in ("30", "31", "32", "33"):
 TRANSPORT = {
     "timeout": _d(
         "transport:timeout",
-        "Clickatell did not answer in time",
-        "The request timed out. The message may or may not have been sent.",
-        "Check your phone first. If no SMS arrives within a few minutes, send the test again.",
+        _("Clickatell did not answer in time"),
+        _("The request timed out. The message may or may not have been sent."),
+        _("Check your phone first. If no SMS arrives within a few minutes, send the test again."),
         TEST,
         retry_later=True,
     ),
     "connection": _d(
         "transport:connection",
-        "We could not reach Clickatell",
-        "The connection to Clickatell failed, so nothing was sent.",
+        _("We could not reach Clickatell"),
+        _("The connection to Clickatell failed, so nothing was sent."),
         _TRY_LATER,
         TEST,
         retry_later=True,
     ),
     "tls": _d(
         "transport:tls",
-        "The secure connection to Clickatell failed",
-        "The TLS certificate check failed, so nothing was sent.",
+        _("The secure connection to Clickatell failed"),
+        _("The TLS certificate check failed, so nothing was sent."),
         _TRY_LATER,
         TEST,
         retry_later=True,
     ),
     "dropped": _d(
         "transport:dropped",
-        "Clickatell closed the connection without answering",
-        "The connection was dropped. The message may or may not have been sent.",
-        "Check your phone first. If no SMS arrives within a few minutes, send the test again.",
+        _("Clickatell closed the connection without answering"),
+        _("The connection was dropped. The message may or may not have been sent."),
+        _("Check your phone first. If no SMS arrives within a few minutes, send the test again."),
         TEST,
         retry_later=True,
     ),
     "server_error": _d(
         "transport:server_error",
-        "Clickatell had a problem answering",
-        "Clickatell answered with a server error.",
+        _("Clickatell had a problem answering"),
+        _("Clickatell answered with a server error."),
         _TRY_LATER,
         TEST,
         retry_later=True,
     ),
     "bad_response": _d(
         "transport:bad_response",
-        "Clickatell's answer could not be understood",
-        "The answer was not in the format Clickatell uses (an error page, an empty or garbled "
-        "reply). Nothing says the message was sent.",
-        _TRY_LATER + " " + _SUPPORT,
+        _("Clickatell's answer could not be understood"),
+        _(
+            "The answer was not in the format Clickatell uses (an error page, an empty or garbled "
+            "reply). Nothing says the message was sent."
+        ),
+        format_lazy("{} {}", _TRY_LATER, _SUPPORT),
         TEST,
         retry_later=True,
     ),
     "unknown": _d(
         "transport:unknown",
-        "We don't know whether the test was sent",
-        "The test send was interrupted before Clickatell's answer was recorded.",
-        "Check your phone. If no SMS arrived, send the test again.",
+        _("We don't know whether the test was sent"),
+        _("The test send was interrupted before Clickatell's answer was recorded."),
+        _("Check your phone. If no SMS arrived, send the test again."),
         TEST,
     ),
     "api_error": _d(
         "transport:api_error",
-        "Clickatell refused the test",
-        "Clickatell returned an error we have no specific advice for.",
+        _("Clickatell refused the test"),
+        _("Clickatell returned an error we have no specific advice for."),
         _SUPPORT,
         TEST,
     ),

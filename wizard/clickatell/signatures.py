@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from django.utils.translation import gettext_lazy as _
+
 
 class Signature(StrEnum):
     PLATFORM_HTTP = "platform_http"
@@ -31,12 +33,12 @@ class Signature(StrEnum):
 
 
 LABELS = {
-    Signature.PLATFORM_HTTP: "Portal HTTP API (API Key in the request)",
-    Signature.PLATFORM_REST: "Portal REST API (API Key in the Authorization header)",
-    Signature.ONE_API: "One API (API Key in the Authorization header)",
-    Signature.LEGACY_HTTP: "Old SMS Gateway HTTP API (Username, Password and API Key in the API ID box)",
-    Signature.LEGACY_REST: "Old SMS Gateway REST API (auth token)",
-    Signature.SMTP: "Old e-mail-to-SMS gateway (Username, Password and API Key in the API ID box)",
+    Signature.PLATFORM_HTTP: _("Portal HTTP API (API Key in the request)"),
+    Signature.PLATFORM_REST: _("Portal REST API (API Key in the Authorization header)"),
+    Signature.ONE_API: _("One API (API Key in the Authorization header)"),
+    Signature.LEGACY_HTTP: _("Old SMS Gateway HTTP API (Username, Password and API Key in the API ID box)"),
+    Signature.LEGACY_REST: _("Old SMS Gateway REST API (auth token)"),
+    Signature.SMTP: _("Old e-mail-to-SMS gateway (Username, Password and API Key in the API ID box)"),
 }
 
 PORTAL_INTEGRATION_TYPES = {

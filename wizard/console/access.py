@@ -66,6 +66,7 @@ class SetupSummary:
     last_outcome: str
     updated_at: datetime
     created_by_agent: str
+    language: str  # the language the customer reads the wizard in, by its name
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def _summary(setup: Setup) -> SetupSummary:
         last_outcome=setup.last_outcome,
         updated_at=setup.updated_at,
         created_by_agent=setup.created_by_agent,
+        language=setup.get_language_display(),
     )
 
 
@@ -144,6 +146,7 @@ def recent_setups(
             "last_outcome",
             "updated_at",
             "created_by_agent",
+            "language",
         ),
         PAGE_SIZE,
     )

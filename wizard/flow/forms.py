@@ -1,6 +1,7 @@
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from phonenumbers import PhoneNumberType
 
@@ -18,17 +19,17 @@ class SecretInput(forms.TextInput):
 
 class AppFieldsForm(forms.Form):
     app_fields = forms.ChoiceField(
-        label="Which boxes does your app show for Clickatell?",
+        label=_("Which boxes does your app show for Clickatell?"),
         choices=steps.APP_FIELD_CHOICES,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose the boxes your app shows."},
+        error_messages={"required": _("Choose the boxes your app shows.")},
     )
     portal_integration = forms.ChoiceField(
-        label="Which type of API integration did you create in the Portal?",
+        label=_("Which type of API integration did you create in the Portal?"),
         choices=[(s.value, kind) for s, kind in PORTAL_INTEGRATION_TYPES.items()],
         widget=forms.RadioSelect,
         required=False,
-        help_text="The Portal shows it under My Workspace → API Integrations.",
+        help_text=_("The Portal shows it under My Workspace → API Integrations."),
     )
 
     def __init__(self, *args, ask_integration: bool, **kwargs):
@@ -46,7 +47,7 @@ class AppFieldsForm(forms.Form):
         ):
             self.add_error(
                 "portal_integration",
-                "Choose the integration type. Apps with an API Key box send to the API that type names.",
+                _("Choose the integration type. Apps with an API Key box send to the API that type names."),
             )
         return cleaned
 
@@ -55,16 +56,16 @@ class ConfirmFieldsForm(forms.Form):
     """For a catalog app: confirm the boxes it shows, or say it shows something else."""
 
     confirm = forms.ChoiceField(
-        choices=[("yes", "Yes, my app shows these boxes"), ("no", "No, my app shows different boxes")],
+        choices=[("yes", _("Yes, my app shows these boxes")), ("no", _("No, my app shows different boxes"))],
         widget=forms.RadioSelect,
-        label="Does your app show these boxes?",
-        error_messages={"required": "Tell us whether your app shows these boxes."},
+        label=_("Does your app show these boxes?"),
+        error_messages={"required": _("Tell us whether your app shows these boxes.")},
     )
 
 
 class CredentialsForm(forms.Form):
     username = forms.CharField(
-        label="Account username",
+        label=_("Account username"),
         max_length=150,
         required=False,
         widget=forms.TextInput(
@@ -72,14 +73,14 @@ class CredentialsForm(forms.Form):
         ),
     )
     password = forms.CharField(
-        label="Account password",
+        label=_("Account password"),
         max_length=200,
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
     )
     api_key = forms.CharField(
-        label="API Key",
+        label=_("API Key"),
         max_length=200,
         required=False,
         strip=False,
@@ -108,10 +109,12 @@ class CredentialsForm(forms.Form):
 
 class PhoneForm(forms.Form):
     phone = forms.CharField(
-        label="Phone number",
+        label=_("Phone number"),
         max_length=32,
-        help_text="Your mobile number in international format, starting with + and the country code, "
-        "e.g. +27 82 123 4567.",
+        help_text=_(
+            "Your mobile number in international format, starting with + and the country code, "
+            "e.g. +27 82 123 4567."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -121,32 +124,37 @@ class PhoneForm(forms.Form):
         typed = "+" + raw[2:] if raw.startswith("00") else raw
         if not typed.startswith("+"):
             raise forms.ValidationError(
-                "Start with + and your country code (for example +27 for South Africa, +44 for the UK), "
-                "then the number without its leading 0."
+                _(
+                    "Start with + and your country code (for example +27 for South Africa, +44 for the UK), "
+                    "then the number without its leading 0."
+                )
             )
         try:
             number = phonenumbers.parse(typed, None)
         except phonenumbers.NumberParseException:
             raise forms.ValidationError(
-                "That is not a phone number we can read. Check the digits and try again."
+                _("That is not a phone number we can read. Check the digits and try again.")
             ) from None
         if not phonenumbers.is_valid_number(number):
             raise forms.ValidationError(
-                "That number doesn't exist in the country its code points to. Check the digits, and leave "
-                "out the leading 0 after the country code."
+                _(
+                    "That number doesn't exist in the country its code points to. Check the digits, and leave "
+                    "out the leading 0 after the country code."
+                )
             )
         kind = phonenumbers.number_type(number)
         if kind == PhoneNumberType.PREMIUM_RATE:
             raise forms.ValidationError(
-                "Premium-rate numbers can't receive test messages. Use your own mobile number."
+                _("Premium-rate numbers can't receive test messages. Use your own mobile number.")
             )
         if kind not in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
             raise forms.ValidationError(
-                "That isn't a mobile number. Text messages need a mobile phone: enter your mobile number."
+                _("That isn't a mobile number. Text messages need a mobile phone: enter your mobile number.")
             )
         allowed = settings.PORTAL_ALLOWED_COUNTRIES
         if allowed and phonenumbers.region_code_for_number(number) not in allowed:
             raise forms.ValidationError(
-                f"Test messages can only go to numbers in {', '.join(allowed)}. Use a mobile number from there."
+                _("Test messages can only go to numbers in %(countries)s. Use a mobile number from there.")
+                % {"countries": ", ".join(allowed)}
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

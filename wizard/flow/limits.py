@@ -36,6 +36,8 @@ from django.db import transaction
 from django.db.models import F, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import RateCounter
 
@@ -443,38 +445,59 @@ def counters() -> DatabaseCounters | RedisCounters:
 
 
 def _wait_words(seconds: int) -> str:
+    """When to try again, to end "Try again …"."""
     if seconds < 60:
-        return f"in {seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("in %(count)d second", "in %(count)d seconds", seconds) % {"count": seconds}
     if seconds < 90:
-        return "in a minute"
+        return gettext("in a minute")
     minutes = math.ceil(seconds / 60)
     if minutes < 90:
-        return f"in about {minutes} minutes"
-    return f"in about {math.ceil(minutes / 60)} hours"
+        return ngettext("in about %(count)d minute", "in about %(count)d minutes", minutes) % {
+            "count": minutes
+        }
+    hours = math.ceil(minutes / 60)
+    return ngettext("in about %(count)d hour", "in about %(count)d hours", hours) % {"count": hours}
+
+
+def _pause_words(seconds: int) -> str:
+    """How long a pause lasts, to end "… are paused …"."""
+    if seconds < 60:
+        return ngettext("for %(count)d second", "for %(count)d seconds", seconds) % {"count": seconds}
+    if seconds < 90:
+        return gettext("for a minute")
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return ngettext("for about %(count)d minute", "for about %(count)d minutes", minutes) % {
+            "count": minutes
+        }
+    hours = math.ceil(minutes / 60)
+    return ngettext("for about %(count)d hour", "for about %(count)d hours", hours) % {"count": hours}
 
 
 SEND_MESSAGES = {
-    "setup": "You've sent the most test messages one setup may send for now. Try again {wait}.",
-    "ip": "Too many test messages have been sent from your network. Try again {wait}.",
-    "destination": "This phone number has received the most test messages it may for now. Try again {wait}, "
-    "or use another mobile number.",
-    "api_key": "This API Key has been used for the most test messages it may for now. Try again {wait}.",
-    "global": "Test messages are paused for everyone for now, to keep costs safe. Try again {wait}.",
+    "setup": _("You've sent the most test messages one setup may send for now. Try again {wait}."),
+    "ip": _("Too many test messages have been sent from your network. Try again {wait}."),
+    "destination": _(
+        "This phone number has received the most test messages it may for now. Try again {wait}, "
+        "or use another mobile number."
+    ),
+    "api_key": _("This API Key has been used for the most test messages it may for now. Try again {wait}."),
+    "global": _("Test messages are paused for everyone for now, to keep costs safe. Try again {wait}."),
 }
-AUTH_MESSAGE = (
+AUTH_MESSAGE = _(
     "Clickatell refused these credentials several times, so test sends are paused {wait_for}. Meanwhile, "
     "sign in to the Clickatell Portal to check your username and password, and copy the API Key again "
     "from My Workspace → API Integrations → API Details."
 )
-AUTH_FAILURES_GLOBAL_MESSAGE = (
+AUTH_FAILURES_GLOBAL_MESSAGE = _(
     "Clickatell has refused many credentials tried here lately, so tests with credentials it hasn't "
     "accepted yet are paused for everyone, to stop misuse. Try again {wait}."
 )
 DELIVERY_CHECK_MESSAGES = {
-    "setup": "You've checked this test's delivery as often as you may for now. Try again {wait}.",
-    "ip": "Too many delivery checks have come from your network. Try again {wait}.",
+    "setup": _("You've checked this test's delivery as often as you may for now. Try again {wait}."),
+    "ip": _("Too many delivery checks have come from your network. Try again {wait}."),
 }
-NEW_SETUP_MESSAGE = "Too many setups have been started from your network. Try again {wait}."
+NEW_SETUP_MESSAGE = _("Too many setups have been started from your network. Try again {wait}.")
 
 
 def check_send(
@@ -497,7 +520,7 @@ def check_send(
         return _refuse(
             "switched_off",
             3600,
-            "Test messages are switched off at the moment. Please try again later.",
+            gettext("Test messages are switched off at the moment. Please try again later."),
             setup_id,
             client_ip,
         )
@@ -515,11 +538,10 @@ def check_send(
     ):
         limit = full.limit
         if limit.lockout:
-            words = _wait_words(full.retry_after).replace("in ", "for ", 1)
             return _refuse(
                 f"auth_failures_{limit.name}",
                 full.retry_after,
-                AUTH_MESSAGE.format(wait_for=words),
+                AUTH_MESSAGE.format(wait_for=_pause_words(full.retry_after)),
                 setup_id,
                 client_ip,
             )
@@ -608,7 +630,7 @@ send_slots = threading.BoundedSemaphore(settings.PORTAL_MAX_CONCURRENT_SENDS)
 
 
 def busy(setup_id: int, client_ip: str, what: str = "test send") -> Refusal:
-    message = (
+    message = gettext(
         "Clickatell is answering slowly right now and we're waiting on other tests. Try again in a minute."
     )
     return _refuse("busy", 60, message, setup_id, client_ip, what)

@@ -1,7 +1,9 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from wizard.catalog.models import InstructionTemplate, Platform
 from wizard.clickatell.signatures import Signature, choices
@@ -46,6 +48,9 @@ class Setup(models.Model):
         InstructionTemplate, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_by_agent = models.CharField(max_length=150, blank=True)
+    # The language the customer reads the wizard in: their browser's when the setup started, then their
+    # choice. The setup's pages, its resume link and its test SMS use it; the console shows it.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     # When each step of the way was first reached, for the console's insights (console/insights.py).
     # Set once and never cleared: the columns above say where a setup is now, these how far it ever got.
     app_chosen_at = models.DateTimeField(null=True, blank=True)
@@ -88,7 +93,7 @@ class Setup(models.Model):
 
     @property
     def app_name(self) -> str:
-        return self.platform.name if self.platform else "your app"
+        return self.platform.name if self.platform else gettext("your app")
 
     @property
     def app_chosen(self) -> bool:

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, DateTimeField, F, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
@@ -124,16 +125,25 @@ def find_platform_id(slug: str) -> int | None:
     return Platform.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
-def start_setup(platform_id: int | None) -> Setup:
-    """A new setup with its app chosen: it has no credentials or boxes to drop yet."""
+def start_setup(platform_id: int | None, language: str) -> Setup:
+    """A new setup with its app chosen, in the language the customer is reading: it has no credentials
+    or boxes to drop yet."""
     now = timezone.now()
     return Setup.objects.create(
         platform_id=platform_id,
         app_unlisted=platform_id is None,
         step=steps.FIELDS,
+        language=language,
         created_at=now,
         app_chosen_at=now,
     )
+
+
+def choose_language(setup: Setup, language: str) -> None:
+    """The customer switched language: the setup's pages, resume link and test SMS follow."""
+    if setup.language != language:
+        setup.language = language
+        _save(setup, "language")
 
 
 # What an answer may change: it writes only these columns (the credential state only when it was dropped).
@@ -216,8 +226,13 @@ def forget_credentials(setup: Setup) -> int:
 
 
 def test_message(setup: Setup) -> str:
-    # Server-chosen text: the customer can't turn the test into a message of their own.
-    return f"Portal Switch test (ref {setup.reference}): your Clickatell credentials work."
+    # Server-chosen text: the customer can't turn the test into a message of their own. In the setup's
+    # language, and in every language within the GSM-7 alphabet, so a test costs one SMS part
+    # (tests/test_i18n.py checks each translation).
+    with translation.override(setup.language):
+        return gettext("Portal Switch test (ref %(reference)s): your Clickatell credentials work.") % {
+            "reference": setup.reference
+        }
 
 
 @sensitive_variables()
@@ -446,6 +461,8 @@ class Instructions:
     boxes: list[Box]
     warnings: list[str]
     template_version: str
+    # Said when the steps are the English version, for want of one in the setup's language.
+    fallback_note: str = ""
 
 
 def instruction_values(setup: Setup) -> dict[str, str]:
@@ -454,18 +471,20 @@ def instruction_values(setup: Setup) -> dict[str, str]:
     labels = steps.COMMON_LABELS[setup.app_fields or steps.app_fields_of(signature)]
     key_default = "API ID" if signature.needs_account_login else labels[0]
     return {
-        "app_name": platform.name if platform else "your app",
-        "settings_path": platform.settings_path if platform else "your app's SMS or Clickatell settings",
+        "app_name": setup.app_name,
+        "settings_path": platform.settings_path
+        if platform
+        else gettext("your app's SMS or Clickatell settings"),
         "portal_path": PORTAL_PATH,
         "integration_type": PORTAL_INTEGRATION_TYPES.get(signature, "HTTP"),
         "key_label": platform.label_for(ROLE_KEY, key_default) if platform else key_default,
         "username_label": platform.label_for(ROLE_USERNAME, "Username") if platform else "Username",
         "password_label": platform.label_for(ROLE_PASSWORD, "Password") if platform else "Password",
-        "username": setup.username or "your Account username",
-        "password_hint": "your Account Password",
-        "api_key_hint": f"your API Key (ending …{setup.api_key_hint})"
+        "username": setup.username or gettext("your Account username"),
+        "password_hint": gettext("your Account Password"),
+        "api_key_hint": gettext("your API Key (ending …%(end)s)") % {"end": setup.api_key_hint}
         if setup.api_key_hint
-        else "your API Key",
+        else gettext("your API Key"),
         "reference": setup.reference,
     }
 
@@ -474,7 +493,7 @@ def _boxes(setup: Setup, values: dict[str, str]) -> list[Box]:
     signature = setup.signature_enum
     shows = {
         ROLE_USERNAME: setup.username,
-        ROLE_PASSWORD: "your Account Password",
+        ROLE_PASSWORD: values["password_hint"],
         ROLE_KEY: values["api_key_hint"],
     }
     if setup.platform:
@@ -503,7 +522,8 @@ def _warnings(setup: Setup) -> list[str]:
     warnings = []
     if platform and platform.workaround_blocked and setup.signature_enum.needs_account_login:
         warnings.append(
-            f"This app can't take a Portal API Key in its API ID box: {platform.workaround_blocked}"
+            gettext("This app can't take a Portal API Key in its API ID box: %(why)s")
+            % {"why": platform.workaround_blocked}
         )
     warning = encoding_warning(setup)
     if warning:
@@ -517,26 +537,33 @@ def encoding_warning(setup: Setup) -> str:
     if not (platform and platform.sends_credentials_unencoded and setup.signature_enum.needs_account_login):
         return ""
     if setup.password_has_reserved_chars:
-        return (
-            f"{platform.name} puts your password into a web address without encoding it. Your password "
-            "contains a character such as & # + % ? or a space, which will break the app's login even "
+        return gettext(
+            "%(app)s puts your password into a web address without encoding it. Your password "
+            "contains a character such as & # + %% ? or a space, which will break the app's login even "
             "though our test passed. Change your Portal password to one without those characters."
-        )
-    return (
-        f"{platform.name} puts your password into a web address without encoding it. Yours is fine; if you "
-        "ever change it, avoid the characters & # + % ? and spaces, or the app's login will break."
-    )
+        ) % {"app": platform.name}
+    return gettext(
+        "%(app)s puts your password into a web address without encoding it. Yours is fine; if you "
+        "ever change it, avoid the characters & # + %% ? and spaces, or the app's login will break."
+    ) % {"app": platform.name}
+
+
+def _render_in_its_language(template, setup: Setup) -> list[Step]:
+    """The template's steps with the setup's values in the template's language: an English version shown
+    for want of a translation reads in English throughout (its note says why)."""
+    with translation.override(template.language):
+        return render(template.body, instruction_values(setup))
 
 
 def instructions_for(setup: Setup, record: bool = True) -> Instructions:
     values = instruction_values(setup)
-    template = published_template(setup.platform, setup.signature)
+    template = published_template(setup.platform, setup.signature, setup.language)
     try:
-        rendered = render(template.body, values) if template else []
+        rendered = _render_in_its_language(template, setup) if template else []
     except TemplateError:
         log.warning("instruction template %s is invalid; showing the generic one", template.pk)
-        template = published_template(None, setup.signature)
-        rendered = render(template.body, values)
+        template = published_template(None, setup.signature, setup.language)
+        rendered = _render_in_its_language(template, setup)
     if record:
         # The template shown and the first opening go in one write; a setup shown the same template
         # again writes nothing.
@@ -553,19 +580,31 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         boxes=_boxes(setup, values),
         warnings=_warnings(setup),
         template_version=str(template) if template else "",
+        fallback_note=gettext(
+            "These steps are not written in your language yet, so they are shown in English."
+        )
+        if template and template.language != setup.language
+        else "",
     )
 
 
 def instructions_text(setup: Setup) -> str:
     """A plain-text copy for download: the same steps, no secrets."""
     instructions = instructions_for(setup, record=False)
-    lines = [f"# Connect {instructions.app_name} to Clickatell", "", f"Reference: {setup.reference}", ""]
+    lines = [
+        "# " + gettext("Connect %(app)s to Clickatell") % {"app": instructions.app_name},
+        "",
+        gettext("Reference: %(reference)s") % {"reference": setup.reference},
+        "",
+    ]
     lines += [
         f"{n}. {step.text}" for n, step in enumerate((s for s in instructions.steps if not s.warning), 1)
     ]
-    lines += ["", "## What goes in each box", ""]
+    lines += ["", "## " + gettext("What goes in each box"), ""]
     lines += [f"- {box.label}: {box.shows}" for box in instructions.boxes]
     notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings
+    if instructions.fallback_note:
+        lines += ["", instructions.fallback_note]
     if notes:
-        lines += ["", "## Watch out", ""] + [f"- {note}" for note in notes]
+        lines += ["", "## " + gettext("Watch out"), ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"

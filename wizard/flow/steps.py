@@ -6,6 +6,8 @@ Nothing here touches HTTP or the database, so tests drive it directly.
 import re
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from wizard.clickatell.signatures import Signature
@@ -13,20 +15,20 @@ from wizard.clickatell.signatures import Signature
 APP, FIELDS, CREDENTIALS, TEST, INSTRUCTIONS = "app", "fields", "credentials", "test", "instructions"
 ORDER = [APP, FIELDS, CREDENTIALS, TEST, INSTRUCTIONS]
 TITLES = {
-    APP: "Your app",
-    FIELDS: "Its boxes",
-    CREDENTIALS: "Your credentials",
-    TEST: "Test send",
-    INSTRUCTIONS: "Instructions",
+    APP: gettext_lazy("Your app"),
+    FIELDS: gettext_lazy("Its boxes"),
+    CREDENTIALS: gettext_lazy("Your credentials"),
+    TEST: gettext_lazy("Test send"),
+    INSTRUCTIONS: gettext_lazy("Instructions"),
 }
 STEP_CHOICES = [(step, TITLES[step]) for step in ORDER]
 
 # What the customer's app shows for Clickatell.
 API_KEY_BOX, API_ID_BOXES, AUTH_TOKEN_BOX = "api_key", "api_id", "auth_token"
 APP_FIELD_CHOICES = [
-    (API_KEY_BOX, "An API Key box (it may be called API Token, Token, Auth token or Key)"),
-    (API_ID_BOXES, "Only Username, Password and API ID boxes"),
-    (AUTH_TOKEN_BOX, "An “auth token” for Clickatell's old REST API (Developer Central)"),
+    (API_KEY_BOX, gettext_lazy("An API Key box (it may be called API Token, Token, Auth token or Key)")),
+    (API_ID_BOXES, gettext_lazy("Only Username, Password and API ID boxes")),
+    (AUTH_TOKEN_BOX, gettext_lazy("An “auth token” for Clickatell's old REST API (Developer Central)")),
 ]
 # Labels shown for an unlisted app, in the words apps commonly use.
 COMMON_LABELS = {
@@ -168,7 +170,7 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
             check.refuse(
                 PASSWORD,
                 "password_empty",
-                "Enter your Account password: the one you sign in to the Clickatell Portal with.",
+                _("Enter your Account password: the one you sign in to the Clickatell Portal with."),
             )
         else:
             check.cleaned[PASSWORD] = password
@@ -182,20 +184,22 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
         check.refuse(
             USERNAME,
             "username_empty",
-            "Enter your Account username: the name you sign in to the Clickatell Portal with.",
+            _("Enter your Account username: the name you sign in to the Clickatell Portal with."),
         )
     elif _EMAIL.match(username):
         check.refuse(
             USERNAME,
             "username_email",
-            "That is an e-mail address. Enter your Account username instead: in the Portal it is shown "
-            "under your profile, and it has no “@”.",
+            _(
+                "That is an e-mail address. Enter your Account username instead: in the Portal it is shown "
+                "under your profile, and it has no “@”."
+            ),
         )
     elif _SPACE.search(username):
         check.refuse(
             USERNAME,
             "username_space",
-            "Usernames have no spaces. Check for a space in the middle and try again.",
+            _("Usernames have no spaces. Check for a space in the middle and try again."),
         )
     else:
         check.cleaned[USERNAME] = username
@@ -208,44 +212,57 @@ def _check_api_key(raw: str, check: CredentialCheck) -> None:
         check.refuse(
             API_KEY,
             "key_empty",
-            "Enter your API Key. You find it in the Portal under My Workspace → API Integrations → "
-            "select the API → API Details.",
+            _(
+                "Enter your API Key. You find it in the Portal under My Workspace → API Integrations → "
+                "select the API → API Details."
+            ),
         )
         return
     if _SPACE.search(key):
         check.refuse(
             API_KEY,
             "key_space",
-            "Your API Key has a space or line break in the middle. Copy it again from the Portal in one "
-            "piece and paste it here.",
+            _(
+                "Your API Key has a space or line break in the middle. Copy it again from the Portal in one "
+                "piece and paste it here."
+            ),
         )
     elif _OLD_API_ID.match(key):
         check.refuse(
             API_KEY,
             "key_old_api_id",
-            "That looks like your old API ID (a short number). The Portal gives you an API Key instead: "
-            "a long code that usually ends with “==”. Copy it from API Details in the Portal.",
+            _(
+                "That looks like your old API ID (a short number). The Portal gives you an API Key instead: "
+                "a long code that usually ends with “==”. Copy it from API Details in the Portal."
+            ),
         )
     elif not _KEY_CHARACTERS.match(key):
         check.refuse(
             API_KEY,
             "key_characters",
-            "That doesn't look like an API Key: it has characters a key never contains. Copy the key "
-            "again from API Details in the Portal.",
+            _(
+                "That doesn't look like an API Key: it has characters a key never contains. Copy the key "
+                "again from API Details in the Portal."
+            ),
         )
     elif len(key) < 20:
         check.refuse(
             API_KEY,
             "key_short",
-            f"That is only {len(key)} characters; Portal API Keys are about 24. It looks cut short: copy "
-            "the whole key, including the “==” at its end.",
+            _(
+                "That is only %(length)d characters; Portal API Keys are about 24. It looks cut short: copy "
+                "the whole key, including the “==” at its end."
+            )
+            % {"length": len(key)},
         )
     else:
         check.cleaned[API_KEY] = key
         if key != raw:
             check.notices.append(
-                "We removed spaces or line breaks from around your API Key. When you paste it into your "
-                "app, make sure none come along there either."
+                _(
+                    "We removed spaces or line breaks from around your API Key. When you paste it into your "
+                    "app, make sure none come along there either."
+                )
             )
 
 

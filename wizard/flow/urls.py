@@ -6,6 +6,8 @@ app_name = "flow"
 
 urlpatterns = [
     path("", views.app_step, name="home"),
+    path("language/", views.switch_language, name="language"),
+    path("s/<str:token>/language/", views.switch_language, name="setup_language"),
     path("s/<str:token>/app/", views.app_step, name="app"),
     path("s/<str:token>/fields/", views.fields_step, name="fields"),
     path("s/<str:token>/credentials/", views.credentials_step, name="credentials"),

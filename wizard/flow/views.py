@@ -5,10 +5,13 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django.views.i18n import set_language
 
 from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
@@ -38,6 +41,10 @@ def _setup_or_404(request, token: str) -> tuple[Setup, steps.Progress]:
     # The link's token is a bearer credential and stays out of logs; the access log names the setup by
     # its reference instead (flow/middleware.py).
     request.setup_reference = found[0].reference
+    # A setup's pages speak the setup's language, whatever the browser asks for: the resume link opens
+    # in the language the customer chose.
+    translation.activate(found[0].language)
+    request.LANGUAGE_CODE = found[0].language
     return found
 
 
@@ -48,7 +55,9 @@ def _guard(setup: Setup, progress: steps.Progress, step: str):
         if step == steps.TEST and allowed == steps.CREDENTIALS and setup.credentials_saved_at:
             return (
                 allowed,
-                "Your credentials were deleted (we keep them only for a short time). Enter them again.",
+                gettext(
+                    "Your credentials were deleted (we keep them only for a short time). Enter them again."
+                ),
             )
         return allowed, None
     return None, None
@@ -102,7 +111,11 @@ def _guarded_step(request, token: str, step: str):
     setup, progress = _setup_or_404(request, token)
     requested = services.take_agent_request(setup) if request.method == "GET" else ""
     if requested and requested != step:
-        messages.info(request, f"Your support agent has taken you to this step: {steps.TITLES[requested]}.")
+        messages.info(
+            request,
+            gettext("Your support agent has taken you to this step: %(step)s.")
+            % {"step": steps.TITLES[requested]},
+        )
         return setup, progress, redirect_to(setup, requested)
     go_to, message = _guard(setup, progress, step)
     if go_to:
@@ -127,7 +140,7 @@ def app_step(request, token: str | None = None):
         if slug != "unlisted":
             platform_id = services.find_platform_id(slug)
             if platform_id is None:
-                messages.error(request, "Choose your app from the list, or “My app isn't listed”.")
+                messages.error(request, gettext("Choose your app from the list, or “My app isn't listed”."))
                 return HttpResponseRedirect(step_url(setup, steps.APP) if setup else reverse("flow:home"))
         if setup is None:
             # Choosing the app starts a setup: a client may start only so many (agents start theirs
@@ -135,7 +148,7 @@ def app_step(request, token: str | None = None):
             refusal = limits.check_new_setup(client_ip=limits.client_ip(request))
             if refusal:
                 return _app_page(request, None, None, refusal=refusal, chosen=slug)
-            setup = services.start_setup(platform_id)
+            setup = services.start_setup(platform_id, request.LANGUAGE_CODE)
         else:
             services.choose_app(setup, platform_id)
         return redirect_to(setup, steps.FIELDS)
@@ -150,9 +163,11 @@ def _app_page(request, setup, progress, refusal: limits.Refusal | None = None, c
     platforms = search_platforms(query)
     again = ""
     if chosen == "unlisted":
-        again = "Continue: my app isn't listed"
+        again = gettext("Continue: my app isn't listed")
     elif chosen:
-        again = next((f"Continue with {p.name}" for p in platforms if p.slug == chosen), "")
+        again = next(
+            (gettext("Continue with %(app)s") % {"app": p.name} for p in platforms if p.slug == chosen), ""
+        )
     response = _render(
         request,
         "flow/app.html",
@@ -268,7 +283,7 @@ def credentials_step(request, token: str):
 def forget(request, token: str):
     setup, _ = _setup_or_404(request, token)
     services.forget_credentials(setup)
-    messages.success(request, "Your password and API Key are deleted from Portal Switch.")
+    messages.success(request, gettext("Your password and API Key are deleted from Portal Switch."))
     return redirect_to(setup, steps.CREDENTIALS)
 
 
@@ -316,14 +331,18 @@ def test_step(request, token: str):
             setup, form.cleaned_data["attempt_token"], phone, limits.client_ip(request)
         )
         if result.already_sent:
-            messages.info(request, "That test was already sent: its result is below.")
+            messages.info(request, gettext("That test was already sent: its result is below."))
             return _remember_phone(redirect_to(setup, steps.TEST), phone)
         if result.credentials_gone:
             messages.warning(
                 request,
-                "We couldn't read your saved credentials, so nothing was sent. Please enter them again."
+                gettext(
+                    "We couldn't read your saved credentials, so nothing was sent. Please enter them again."
+                )
                 if result.credentials_unreadable
-                else "Your credentials were deleted (we keep them only for a short time). Enter them again.",
+                else gettext(
+                    "Your credentials were deleted (we keep them only for a short time). Enter them again."
+                ),
             )
             return redirect_to(setup, steps.CREDENTIALS)
         if result.refusal is None:
@@ -357,6 +376,7 @@ def _test_page(request, setup, progress, form, refusal: limits.Refusal | None = 
             "signature": setup.signature_enum,
             "refusal": refusal,
             "encoding_warning": services.encoding_warning(setup) if attempt and attempt.message_id else "",
+            "sms_text": services.test_message(setup),
         },
         setup,
         status=429 if refusal else 200,
@@ -394,10 +414,12 @@ def confirm_delivery(request, token: str):
     services.confirm_delivery(setup, arrived)
     if arrived:
         messages.success(
-            request, "Your test worked. We've deleted your password and API Key from Portal Switch."
+            request, gettext("Your test worked. We've deleted your password and API Key from Portal Switch.")
         )
         return redirect_to(setup, steps.INSTRUCTIONS)
-    messages.info(request, "Sorry it didn't arrive. Check the number, wait a minute, and send another test.")
+    messages.info(
+        request, gettext("Sorry it didn't arrive. Check the number, wait a minute, and send another test.")
+    )
     return redirect_to(setup, steps.TEST)
 
 
@@ -432,3 +454,17 @@ def instructions_download(request, token: str):
     response = HttpResponse(services.instructions_text(setup), content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="portal-switch-{setup.reference}.md"'
     return response
+
+
+# --- the language switch (on every page, a plain form) ------------------------------------------------------
+
+
+@require_POST
+def switch_language(request, token: str | None = None):
+    """Django's set_language (the choice in a cookie, then back to the page, ``next``), and for a setup's
+    page the setup's language too, so its link opens in it from now on."""
+    language = request.POST.get("language", "")
+    if token and language in dict(settings.LANGUAGES):
+        setup, _ = _setup_or_404(request, token)
+        services.choose_language(setup, language)
+    return set_language(request)

@@ -1,0 +1,331 @@
+"""The customer wizard in English, French, Spanish and Portuguese: complete catalogs, the language each page
+speaks and where it comes from, the switch without JavaScript, and agents' pages in English."""
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client, override_settings
+from django.utils import formats, timezone, translation
+
+from wizard.catalog.loader import load_catalog
+from wizard.catalog.models import InstructionTemplate, Platform
+from wizard.flow import services
+from wizard.flow.models import Setup
+
+from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME, sign_in_verified
+from .journeys import send_token, url
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "wizard" / "locale"
+TRANSLATED = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+# GSM 03.38: the basic character set, and the extension table (each extension character costs two).
+GSM7_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = "^{}\\[~]|€\f"
+
+
+def po_file(language: str) -> Path:
+    return LOCALES / language / "LC_MESSAGES" / "django.po"
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+# --- the catalogs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_customer_facing_string_is_translated_in_the_committed_catalog(language, tmp_path, monkeypatch):
+    """The strings are extracted afresh from the code and templates (makemessages, into a copy of the
+    catalogs): a string added or changed without its translation shows up as missing or fuzzy here."""
+    # makemessages writes where it finds a locale folder, so it runs on a copy of the code and catalogs.
+    for folder in ["wizard", "templates"]:
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = tmp_path / "wizard" / "locale"
+    monkeypatch.chdir(tmp_path)
+    with override_settings(LOCALE_PATHS=[copy]):
+        call_command("makemessages", locale=[language], add_location="file", verbosity=0)
+    extracted = polib.pofile(str(copy / language / "LC_MESSAGES" / "django.po"))
+    assert len(extracted) > 300  # the whole wizard was scanned, not an empty folder
+    assert [e.msgid for e in extracted.untranslated_entries()] == []
+    assert [e.msgid for e in extracted.fuzzy_entries()] == []
+    assert [e.msgid for e in extracted.obsolete_entries()] == [], "strings no longer in the code"
+    committed = {e.msgid for e in polib.pofile(str(po_file(language))) if not e.obsolete}
+    assert {e.msgid for e in extracted if not e.obsolete} == committed
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_compiled_catalog_says_what_its_po_file_says(language):
+    """The .mo files are committed (./portal serve needs no gettext tools): each must match its .po."""
+    po = polib.pofile(str(po_file(language)))
+    mo = polib.mofile(str(po_file(language).with_suffix(".mo")))
+    compiled = {(e.msgid, e.msgstr, tuple(sorted(e.msgstr_plural.items()))) for e in mo if e.msgid}
+    written = {
+        (e.msgid, e.msgstr, tuple(sorted(e.msgstr_plural.items())))
+        for e in po
+        if e.translated() and not e.obsolete
+    }
+    assert compiled == written, "compile them: .venv/bin/python manage.py compilemessages --ignore=.venv"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translations_keep_every_placeholder_and_tag(language):
+    """A translation that drops or renames a %(name)s, {wait} or {{ name }} would fail at render time, or
+    lose the customer's value; the HTML a template's sentence carries must come through too."""
+    marks = re.compile(r"%\(\w+\)[sd]|\{\w+\}|\{\{ \w+ \}\}|</?(?:strong|code|a)\b[^>]*>")
+    for entry in polib.pofile(str(po_file(language))):
+        translations = [entry.msgstr] if not entry.msgid_plural else list(entry.msgstr_plural.values())
+        for translated in translations:
+            assert sorted(marks.findall(translated)) == sorted(
+                marks.findall(entry.msgid_plural or entry.msgid)
+            ), entry.msgid
+
+
+@pytest.mark.parametrize("language", [code for code, _ in settings.LANGUAGES])
+def test_the_test_sms_is_in_the_customers_language_and_costs_one_gsm7_part(language):
+    setup = Setup(reference="7KQ2-M9XD", language=language)
+    message = services.test_message(setup)
+    outside = [c for c in message if c not in GSM7_BASIC and c not in GSM7_EXTENSION]
+    assert outside == [], f"{language}: {outside} would make the SMS UCS-2"
+    septets = sum(2 if c in GSM7_EXTENSION else 1 for c in message)
+    assert septets <= 160
+    assert "7KQ2-M9XD" in message
+    if language != settings.LANGUAGE_CODE:
+        with translation.override(settings.LANGUAGE_CODE):
+            assert message != services.test_message(Setup(reference="7KQ2-M9XD", language="en"))
+
+
+# --- which language a page speaks ----------------------------------------------------------------------
+
+
+def lang_of(response) -> str:
+    return re.search(r'<html lang="([^"]+)"', response.content.decode()).group(1)
+
+
+@pytest.mark.parametrize(
+    ("accept", "language", "heading"),
+    [
+        ("fr-FR,fr;q=0.9,en;q=0.5", "fr", "Quelle application connectez-vous à Clickatell ?"),
+        ("es-MX,es;q=0.9", "es", "¿Qué aplicación está conectando a Clickatell?"),
+        ("pt-BR,pt;q=0.9", "pt", "Qual aplicativo você está conectando à Clickatell?"),
+        ("de-DE,de;q=0.9", "en", "Which app are you connecting to Clickatell?"),
+    ],
+)
+def test_the_browsers_language_is_used_and_kept_on_the_setup(client, accept, language, heading):
+    page = client.get("/", headers={"accept-language": accept})
+    assert lang_of(page) == language and heading in text(page)
+    assert page["Content-Language"] == language and "Accept-Language" in page["Vary"]
+    started = client.post("/", {"platform": "novu"}, headers={"accept-language": accept})
+    setup = Setup.objects.get(token=re.search(r"/s/([^/]+)/", started["Location"]).group(1))
+    assert setup.language == language
+
+
+def test_the_resume_link_opens_in_the_setups_language_whatever_the_browser_asks(client):
+    client.post("/", {"platform": "novu"}, headers={"accept-language": "es"})
+    setup = Setup.objects.get()
+    elsewhere = Client(headers={"accept-language": "fr"})
+    page = elsewhere.get(url(setup, "fields"))
+    assert lang_of(page) == "es" and f"¿Qué casillas muestra {setup.platform.name}?" in text(page)
+
+
+def test_the_switch_works_without_javascript_and_moves_the_setup_to_the_new_language(client):
+    client.post("/", {"platform": "novu"}, headers={"accept-language": "en"})
+    setup = Setup.objects.get()
+    page = text(client.get(url(setup, "fields")))
+    form = re.search(r'<form class="language" method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+    assert form.group(1) == f"/s/{setup.token}/language/"
+    assert f'name="next" value="{url(setup, "fields")}"' in form.group(2)
+    switched = client.post(form.group(1), {"language": "pt", "next": url(setup, "fields")})
+    assert switched.status_code == 302 and switched["Location"] == url(setup, "fields")
+    setup.refresh_from_db()
+    assert setup.language == "pt"
+    assert switched.cookies[settings.LANGUAGE_COOKIE_NAME].value == "pt"
+    again = client.get(switched["Location"])
+    assert lang_of(again) == "pt" and f"Quais campos {setup.platform.name} mostra?" in text(again)
+    # The home page (no setup yet) keeps the choice in the cookie, and a new setup starts in it.
+    assert lang_of(client.get("/")) == "pt"
+    client.post("/language/", {"language": "fr", "next": "/"})
+    assert lang_of(client.get("/")) == "fr"
+
+
+def test_the_switch_refuses_unknown_languages_and_other_sites(client):
+    client.post("/", {"platform": "novu"})
+    setup = Setup.objects.get()
+    response = client.post(f"/s/{setup.token}/language/", {"language": "xx", "next": url(setup, "app")})
+    setup.refresh_from_db()
+    assert setup.language == "en" and response.status_code == 302
+    response = client.post("/language/", {"language": "fr", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_dates_follow_the_language(client, sandbox):
+    client.post("/", {"platform": "novu"}, headers={"accept-language": "fr"})
+    setup = Setup.objects.get()
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})
+    page = text(client.get(url(setup, "credentials")))
+    expires = timezone.localtime(services.secrets_held_until(setup))
+    shown = {}
+    for language in ["fr", "en"]:
+        with translation.override(language):
+            shown[language] = formats.time_format(expires)
+    assert shown["fr"] != shown["en"]
+    assert f"jusqu'à {shown['fr']} UTC" in page
+
+
+# --- agents' pages stay in English ---------------------------------------------------------------------
+
+
+def test_agents_pages_are_in_english_and_show_the_customers_language(client, agent):
+    client.post("/", {"platform": "novu"}, headers={"accept-language": "pt-BR"})
+    setup = Setup.objects.get()
+    agent_browser = Client(headers={"accept-language": "fr"})
+    sign_in_verified(agent_browser, agent)
+    listing = agent_browser.get("/console/")
+    detail = agent_browser.get(f"/console/s/{setup.reference}/")
+    for page in (listing, detail):
+        assert lang_of(page) == "en" and page["Content-Language"] == "en"
+        assert "Português" in text(page)
+        assert 'class="language"' not in text(page)  # no language switch on agents' pages
+    assert "Customer's language" in text(detail) and "Your app" in text(detail)  # step names in English
+    login = Client(headers={"accept-language": "es"}).get("/console/login/")
+    assert lang_of(login) == "en"
+
+
+def test_the_admin_is_in_english_and_lists_each_platforms_missing_languages(client, django_user_model):
+    user = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw-for-tests-only")
+    staff = Client(headers={"accept-language": "fr"})
+    sign_in_verified(staff, user)
+    novu = Platform.objects.get(slug="novu")
+    InstructionTemplate.objects.filter(platform=novu, language__in=["es", "pt"]).delete()
+    page = staff.get("/admin/catalog/platform/?q=novu")
+    assert lang_of(page) == "en" and "Instructions missing in" in text(page)
+    row = re.search(r"<tr>.*?Novu.*?</tr>", text(page), re.S).group(0)
+    assert "Español, Português" in row
+
+
+# --- instructions per language -------------------------------------------------------------------------
+
+
+def setup_at_instructions(language: str, slug: str = "novu") -> Setup:
+    platform = Platform.objects.get(slug=slug)
+    return Setup.objects.create(
+        platform=platform,
+        signature=platform.signature,
+        app_fields="api_key",
+        api_key_hint="Ab==",
+        credentials_saved_at=timezone.now(),
+        language=language,
+    )
+
+
+def test_instructions_come_in_the_setups_language(client):
+    setup = setup_at_instructions("fr")
+    page = text(client.get(url(setup, "instructions")))
+    name = setup.platform.name
+    assert f"Configurer {name}" in page and "collez votre API Key (qui se termine par …Ab==)" in page
+    assert "ne sont pas encore rédigées dans votre langue" not in page
+    download = client.get(f"/s/{setup.token}/instructions.md").content.decode()
+    assert download.startswith(f"# Connecter {name} à Clickatell") and "Référence : " in download
+
+
+def test_a_language_without_its_version_falls_back_to_english_with_a_note(client):
+    InstructionTemplate.objects.filter(platform__slug="novu", language="es").delete()
+    setup = setup_at_instructions("es")
+    page = text(client.get(url(setup, "instructions")))
+    assert "Estos pasos aún no están escritos en su idioma, así que se muestran en inglés." in page
+    assert "paste your API Key (ending …Ab==)" in page  # the English version, English throughout …
+    assert f"Configurar {setup.platform.name}" in page and "su API Key (la que termina en …Ab==)" in page
+    # … inside the Spanish page, whose own parts (what goes in each box) stay Spanish
+    setup.refresh_from_db()
+    assert setup.instructions_shown.language == "en"
+
+
+def test_load_catalog_publishes_the_defaults_in_every_language():
+    load_catalog()
+    for code, _ in settings.LANGUAGES:
+        generic = InstructionTemplate.objects.get(
+            platform=None, signature="legacy_http", language=code, status="published"
+        )
+        assert "{{ api_key_hint }}" in generic.body and "{{ key_label }}" in generic.body
+    french = InstructionTemplate.objects.get(platform=None, signature="legacy_http", language="fr")
+    assert "Oui : l'API Key va dans la case API ID." in french.body
+
+
+# --- a whole journey in each language meets no English sentence we wrote ----------------------------------
+
+
+def english_sentences(language: str) -> set[str]:
+    """The English we wrote that the language translates differently, cut at every placeholder and tag into
+    runs of three words or more: none of them may show on a page in that language."""
+    runs = set()
+    for entry in polib.pofile(str(po_file(language))):
+        for source in filter(None, [entry.msgid, entry.msgid_plural]):
+            if source in (entry.msgstr, *entry.msgstr_plural.values()):
+                continue
+            translated = " ".join([entry.msgstr, *entry.msgstr_plural.values()])
+            for run in re.split(r"%\(\w+\)[sd]|\{\{ \w+ \}\}|\{\w+\}|<[^>]+>|%%", source):
+                run = run.strip(" .,:;“”«»()")
+                # Clickatell's own words (the Portal's menus) stay as the Portal shows them.
+                if len(run.split()) >= 3 and run not in translated:
+                    runs.add(run)
+    return runs
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_a_whole_journey_with_a_failure_meets_no_english_sentence_we_wrote(language, sandbox):
+    customer = Client(headers={"accept-language": language})
+    english = english_sentences(language)
+    pages = []
+
+    def look(response):
+        assert response.status_code == 200, response
+        pages.append(text(response))
+        return response
+
+    look(customer.get("/"))
+    look(customer.get("/", {"q": "zabbix"}))
+    look(customer.get("/", {"q": "no such app at all"}))
+    started = customer.post("/", {"platform": "zabbix-sms-client"})
+    setup = Setup.objects.get(token=re.search(r"/s/([^/]+)/", started["Location"]).group(1))
+    look(customer.get(url(setup, "fields")))
+    look(customer.post(url(setup, "fields"), {}))  # nothing chosen: the form's message
+    look(customer.get(url(setup, "fields"), {"different": "1"}))
+    customer.post(url(setup, "fields"), {"confirm": "yes"})
+    look(customer.post(url(setup, "credentials"), {"username": "ops@acme.example", "api_key": "3442105"}))
+    customer.post(url(setup, "credentials"), {"username": USERNAME, "password": "wrong", "api_key": REST_KEY})
+    look(
+        customer.post(
+            url(setup, "test"), {"phone": "0821234567", "attempt_token": send_token(customer, setup)}
+        )
+    )
+    customer.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(customer, setup)})
+    failed = look(customer.get(url(setup, "test")))
+    assert 'class="outcome outcome-rejected"' in failed.content.decode()  # the wrong password, diagnosed
+    look(customer.get(url(setup, "credentials")))
+    customer.post(
+        url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+    )
+    customer.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(customer, setup)})
+    look(customer.get(url(setup, "test")))
+    customer.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    look(customer.get(url(setup, "instructions")))
+    download = customer.get(f"/s/{setup.token}/instructions.md").content.decode()
+    pages.append(download)
+
+    for page in pages:
+        met = sorted(sentence for sentence in english if sentence in page)
+        assert met == [], met
+    assert all(f'<html lang="{language}">' in page for page in pages[:-1])
