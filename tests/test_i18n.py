@@ -144,7 +144,7 @@ def test_the_switch_works_without_javascript_and_moves_the_setup_to_the_new_lang
     client.post("/", {"platform": "novu"}, headers={"accept-language": "en"})
     setup = Setup.objects.get()
     page = text(client.get(url(setup, "fields")))
-    form = re.search(r'<form class="language" method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+    form = re.search(r'<form class="language" method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
     assert form.group(1) == f"/s/{setup.token}/language/"
     assert f'name="next" value="{url(setup, "fields")}"' in form.group(2)
     switched = client.post(form.group(1), {"language": "pt", "next": url(setup, "fields")})

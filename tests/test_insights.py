@@ -225,6 +225,20 @@ def test_filters_narrow_every_part(seeded):
     assert report(platform="unlisted").funnel[0].count == 0
 
 
+def test_the_language_filter_counts_the_setups_in_that_language(seeded, agent_client):
+    Setup.objects.filter(pk__in=[seeded["arrived"].pk, seeded["fixed_not_confirmed"].pk]).update(
+        language="fr"
+    )
+    french = report(language="fr")
+    assert french.funnel[0].count == 2 and french.agents.started == 2
+    assert {app.platform for app in french.apps} == {"novu", "zabbix-sms-client"}
+    assert [(f.key, f.setups) for f in french.failures] == [("legacy:001", 1)]  # fixed, then it worked
+    assert report(language="en").funnel[0].count == 5 and report(language="pt").funnel[0].count == 0
+    page = agent_client.get("/console/insights/", {"period": "7", "language": "fr"}).content.decode()
+    assert '<option value="fr" selected>Français</option>' in page
+    assert "language=fr" in page  # the CSV downloads and sort links keep the filter
+
+
 def test_the_period_counts_only_setups_started_in_it(seeded):
     from datetime import timedelta
 

@@ -89,6 +89,9 @@ def test_every_step_page_costs_at_most_four_statements(
             assert client.get(url(setup, "instructions")).status_code == 200
     with django_assert_max_num_queries(PAGE):
         assert client.get(f"/s/{setup.token}/instructions.md").status_code == 200
+    Setup.objects.filter(pk=setup.pk).update(language="fr")
+    with django_assert_max_num_queries(PAGE):  # another language: its own version of the instructions
+        assert "Configurer" in client.get(url(setup, "instructions")).content.decode()
 
 
 def test_every_answer_costs_at_most_six_statements(
@@ -109,6 +112,13 @@ def test_every_answer_costs_at_most_six_statements(
     with django_assert_max_num_queries(ANSWER):
         answer = client.post(url(setup, "fields"), {"different": "1", "app_fields": "api_key"})
         assert answer.status_code == 200  # the integration type is missing: the page says so
+    with django_assert_max_num_queries(ANSWER):  # the language switch, kept on the setup
+        switched = client.post(
+            f"/s/{setup.token}/language/", {"language": "fr", "next": url(setup, "fields")}
+        )
+        assert switched.status_code == 302
+    with django_assert_max_num_queries(ANSWER):  # before a setup exists: the cookie alone
+        assert client.post("/language/", {"language": "es", "next": "/"}).status_code == 302
 
 
 def test_answers_after_a_send_cost_at_most_six_statements(

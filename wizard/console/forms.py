@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from wizard.clickatell.signatures import choices as signature_choices
@@ -21,6 +22,7 @@ class InsightsForm(forms.Form):
     end = forms.DateField(required=False, label="To")
     platform = forms.CharField(required=False, max_length=100)
     signature = forms.ChoiceField(choices=[("", "Any"), *signature_choices()], required=False)
+    language = forms.ChoiceField(choices=[("", "Any"), *settings.LANGUAGES], required=False)
     sort = forms.ChoiceField(choices=[(key, key) for key in insights.APP_SORTS], required=False)
 
     def clean(self):
@@ -48,6 +50,8 @@ class InsightsForm(forms.Form):
         else:
             chosen = insights.last_days(int(period), timezone.now())
         filters = insights.Filters(
-            platform=cleaned.get("platform", ""), signature=cleaned.get("signature", "")
+            platform=cleaned.get("platform", ""),
+            signature=cleaned.get("signature", ""),
+            language=cleaned.get("language", ""),
         )
         return chosen, filters, cleaned.get("sort") or insights.DEFAULT_SORT

@@ -73,6 +73,7 @@ def between(first: date, last: date) -> Period:
 class Filters:
     platform: str = ""  # a catalog slug, or "unlisted"
     signature: str = ""
+    language: str = ""  # the language the customers read the wizard in (Setup.language)
 
 
 def _matching(queryset: QuerySet, filters: Filters, prefix: str = "") -> QuerySet:
@@ -82,6 +83,8 @@ def _matching(queryset: QuerySet, filters: Filters, prefix: str = "") -> QuerySe
         queryset = queryset.filter(**{f"{prefix}platform__slug": filters.platform})
     if filters.signature:
         queryset = queryset.filter(**{f"{prefix}signature": filters.signature})
+    if filters.language:
+        queryset = queryset.filter(**{f"{prefix}language": filters.language})
     return queryset
 
 

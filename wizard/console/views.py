@@ -3,6 +3,7 @@
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -263,7 +264,7 @@ def start_for_customer(request):
 
 def _question(request) -> dict:
     """The page's question as asked, for its links (sorting, CSV downloads)."""
-    wanted = ("period", "start", "end", "platform", "signature", "sort")
+    wanted = ("period", "start", "end", "platform", "signature", "language", "sort")
     return {name: request.GET[name] for name in wanted if request.GET.get(name)}
 
 
@@ -282,6 +283,7 @@ def insights_page(request):
         "range": RANGE,
         "platforms": Platform.objects.order_by("name").values_list("slug", "name"),
         "signatures": signature_choices(),
+        "languages": settings.LANGUAGES,
         **insight_tables.page(report, unsorted),
     }
     return TemplateResponse(request, "console/insights.html", context)

@@ -72,15 +72,18 @@ def _render(
     progress: steps.Progress | None = None,
 ):
     reached = steps.reached(progress) if setup else []
+    current = context.get("current_step", steps.APP)
     context = {
         "setup": setup,
+        # Where the language switch comes back to: this step's own address (this request may be a POST).
+        "language_next": step_url(setup, current) if setup else reverse("flow:home"),
         "nav": [
             {
                 "step": s,
                 "title": steps.TITLES[s],
                 "url": step_url(setup, s) if setup else "",
                 "reachable": s in reached,
-                "current": s == context.get("current_step", steps.APP),
+                "current": s == current,
             }
             for s in steps.ORDER
         ],
