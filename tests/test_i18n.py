@@ -10,8 +10,9 @@ import polib
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.utils import formats, timezone, translation
+from django.views.defaults import server_error
 
 from wizard.catalog.loader import load_catalog
 from wizard.catalog.models import InstructionTemplate, Platform
@@ -329,3 +330,22 @@ def test_a_whole_journey_with_a_failure_meets_no_english_sentence_we_wrote(langu
         met = sorted(sentence for sentence in english if sentence in page)
         assert met == [], met
     assert all(f'<html lang="{language}">' in page for page in pages[:-1])
+
+
+# --- error pages ---------------------------------------------------------------------------------------
+
+
+def test_error_pages_speak_the_customers_language(client):
+    missing = client.get("/s/no-such-link/test/", headers={"accept-language": "fr"})
+    assert missing.status_code == 404 and lang_of(missing) == "fr"
+    assert "Nous ne trouvons pas cette page" in text(missing)
+
+    strict = Client(enforce_csrf_checks=True, headers={"accept-language": "es"})
+    refused = strict.post("/", {"platform": "novu"})
+    assert refused.status_code == 403 and lang_of(refused) == "es"
+    assert "No se pudo enviar su formulario" in text(refused)
+
+    with translation.override("pt"):
+        broken = server_error(RequestFactory().get("/"))
+    assert broken.status_code == 500 and lang_of(broken) == "pt"
+    assert "Algo deu errado do nosso lado" in text(broken)
