@@ -349,3 +349,43 @@ def test_error_pages_speak_the_customers_language(client):
         broken = server_error(RequestFactory().get("/"))
     assert broken.status_code == 500 and lang_of(broken) == "pt"
     assert "Algo deu errado do nosso lado" in text(broken)
+
+
+# --- the catalog's own words ---------------------------------------------------------------------------
+
+
+def test_every_platforms_texts_come_in_every_language():
+    """What goes in a box that takes no credential, and why the workaround can't work, are our words:
+    the catalog carries them in every language (the admin lists a platform whose texts lack one)."""
+    assert {
+        p.slug: p.untranslated_languages() for p in Platform.objects.all() if p.untranslated_languages()
+    } == {}
+
+
+def test_the_catalogs_texts_show_in_the_setups_language(client):
+    domoticz = Platform.objects.get(slug="domoticz")
+    setup = Setup.objects.create(
+        platform=domoticz,
+        signature=domoticz.signature,
+        app_fields="api_key" if domoticz.signature_enum.portal_native else "api_id",
+        username=USERNAME,
+        api_key_hint="Ab==",
+        credentials_saved_at=timezone.now(),
+        language="fr",
+    )
+    page = text(client.get(url(setup, "instructions")))
+    assert "expéditeur (facultatif)" in page and "optional sender" not in page
+    playsms = Platform.objects.get(slug="playsms")
+    blocked = Setup.objects.create(platform=playsms, language="es")
+    page = text(client.get(url(blocked, "fields")))
+    assert "La casilla API ID admite como máximo 20 caracteres" in page and "maxlength=20" not in page
+
+
+def test_the_admin_lists_a_platform_whose_texts_lack_a_language(client, django_user_model):
+    user = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw-for-tests-only")
+    sign_in_verified(client, user)
+    playsms = Platform.objects.get(slug="playsms")
+    playsms.translations = {k: v for k, v in playsms.translations.items() if k != "pt"}
+    playsms.save()
+    row = re.search(r"<tr>.*?playSMS.*?</tr>", text(client.get("/admin/catalog/platform/?q=playsms")), re.S)
+    assert "Português" in row.group(0)

@@ -20,6 +20,7 @@ class PlatformAdmin(admin.ModelAdmin):
         "uses_session_login",
         "sends_credentials_unencoded",
         "missing_languages",
+        "texts_missing_in",
     ]
     list_filter = ["signature", "category"]
     search_fields = ["name", "slug", "aliases", "category"]
@@ -42,6 +43,13 @@ class PlatformAdmin(admin.ModelAdmin):
         have = {template.language for template in platform.published}
         missing = [name for code, name in settings.LANGUAGES if code not in have]
         return ", ".join(missing) or "—"
+
+    @admin.display(description="Its texts missing in")
+    def texts_missing_in(self, platform):
+        """The languages whose customers read this platform's "what goes in it" or "why the workaround
+        can't work" in English (edit them under Translations)."""
+        names = dict(settings.LANGUAGES)
+        return ", ".join(names[code] for code in platform.untranslated_languages()) or "—"
 
 
 class InstructionTemplateForm(forms.ModelForm):

@@ -51,6 +51,7 @@ def platform_fields(entry: dict) -> dict:
         "sends_credentials_unencoded": bool(_UNENCODED.search(text)),
         "uses_session_login": "/http/auth" in entry.get("endpoint", ""),
         "source": entry.get("source", ""),
+        "translations": entry.get("translations", {}),
         "aliases": ALIASES.get(entry["slug"], ""),
     }
 
@@ -63,6 +64,10 @@ def load_catalog(path: Path = DATA_FILE) -> int:
         fields = platform_fields(entry)
         platform, was_created = Platform.objects.get_or_create(slug=entry["slug"], defaults=fields)
         created += was_created
+        if not platform.translations and fields["translations"]:
+            # A platform loaded before its texts had other languages gets them; staff's own are kept.
+            platform.translations = fields["translations"]
+            platform.save(update_fields=["translations", "updated_at"])
         # A platform whose boxes don't fit its signature's usual steps carries its own in the file (in
         # English only: the wizard falls back to it, with a note, and the admin lists what is missing).
         own = entry.get("instructions")

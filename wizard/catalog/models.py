@@ -35,6 +35,15 @@ class Platform(models.Model):
     uses_session_login = models.BooleanField(
         default=False, help_text="The app logs in first (/http/auth) and then sends with a session id."
     )
+    # The catalog's own words in the other languages (app names, box labels and menu paths are the app's own
+    # and stay as it writes them): per language code, "what_to_enter" (box label → text) and
+    # "workaround_blocked". What a language lacks is shown in English.
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per language: {"fr": {"what_to_enter": {"Box label": "…"}, "workaround_blocked": "…"}}. '
+        "What a language lacks is shown in English.",
+    )
     source = models.TextField(blank=True)
     # When staff (or the loader) last changed the row.
     updated_at = models.DateTimeField(auto_now=True)
@@ -49,10 +58,12 @@ class Platform(models.Model):
     def signature_enum(self) -> Signature:
         return Signature(self.signature)
 
-    def field_roles(self) -> list[tuple[str, str, str]]:
-        """(label, role, what the catalog says goes in it) for every box the app shows."""
+    def field_roles(self, language: str = settings.LANGUAGE_CODE) -> list[tuple[str, str, str]]:
+        """(label, role, what the catalog says goes in it, in ``language`` where it has that) for every box
+        the app shows. The role is read from the English text."""
         roles = []
         labels = list(self.field_labels) + [k for k in self.what_to_enter if k not in self.field_labels]
+        translated = self.translations.get(language, {}).get("what_to_enter", {})
         for label in labels:
             hint = self.what_to_enter.get(label, "")
             lowered = hint.lower()
@@ -65,8 +76,26 @@ class Platform(models.Model):
             else:
                 role = ROLE_OTHER
             if hint or role != ROLE_OTHER:
-                roles.append((label, role, hint))
+                roles.append((label, role, translated.get(label, hint)))
         return roles
+
+    def workaround_blocked_in(self, language: str) -> str:
+        return self.translations.get(language, {}).get("workaround_blocked") or self.workaround_blocked
+
+    def untranslated_languages(self) -> list[str]:
+        """The languages in which a text of ours that customers see (a box's "what goes in it", why the
+        workaround cannot work) has no version, so is shown in English."""
+        shown = [label for label, role, hint in self.field_roles() if role == ROLE_OTHER]
+        missing = []
+        for code, _ in settings.LANGUAGES:
+            if code == settings.LANGUAGE_CODE:
+                continue
+            texts = self.translations.get(code, {})
+            if any(label not in texts.get("what_to_enter", {}) for label in shown) or (
+                self.workaround_blocked and not texts.get("workaround_blocked")
+            ):
+                missing.append(code)
+        return missing
 
     def label_for(self, role: str, default: str) -> str:
         return next((label for label, r, _ in self.field_roles() if r == role), default)

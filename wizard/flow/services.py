@@ -497,7 +497,7 @@ def _boxes(setup: Setup, values: dict[str, str]) -> list[Box]:
         ROLE_KEY: values["api_key_hint"],
     }
     if setup.platform:
-        roles = [(label, role, hint) for label, role, hint in setup.platform.field_roles()]
+        roles = setup.platform.field_roles(setup.language)
     else:
         roles = [(values["key_label"], ROLE_KEY, "")]
         if signature.needs_account_login:
@@ -523,7 +523,7 @@ def _warnings(setup: Setup) -> list[str]:
     if platform and platform.workaround_blocked and setup.signature_enum.needs_account_login:
         warnings.append(
             gettext("This app can't take a Portal API Key in its API ID box: %(why)s")
-            % {"why": platform.workaround_blocked}
+            % {"why": platform.workaround_blocked_in(setup.language)}
         )
     warning = encoding_warning(setup)
     if warning:

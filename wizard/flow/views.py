@@ -197,7 +197,7 @@ def _app_page(request, setup, progress, refusal: limits.Refusal | None = None, c
 
 def _app_boxes(platform: Platform) -> list[tuple[str, str]]:
     """Every box the app shows, in its order, with what it is for."""
-    roles = {label: role for label, role, _ in platform.field_roles()}
+    roles = {label: role for label, role, _ in platform.field_roles()}  # the roles only: no text shown
     return [(label, roles.get(label, "other")) for label in platform.field_labels]
 
 
@@ -239,7 +239,7 @@ def fields_step(request, token: str):
             "platform": platform,
             "boxes": _app_boxes(platform) if platform else [],
             "common_labels": steps.COMMON_LABELS,
-            "blocked": platform.workaround_blocked
+            "blocked": platform.workaround_blocked_in(setup.language)
             if platform and platform.signature_enum.needs_account_login
             else "",
         },
