@@ -185,6 +185,16 @@ def test_an_agent_starts_a_setup_and_reads_out_the_link(agent_client, client):
     assert created.reference in client.get(link).content.decode()  # the customer opens it
 
 
+def test_an_agent_starts_a_setup_in_the_customers_language(agent_client, client):
+    response = agent_client.post("/console/new/", {"language": "es"}, follow=True)
+    link = re.search(r"http://testserver(/s/[^/]+/app/)", response.content.decode()).group(1)
+    assert '<html lang="en">' in response.content.decode()  # the agent's page stays in English
+    page = client.get(link).content.decode()  # the customer's browser asks for no language
+    assert '<html lang="es">' in page and "¿Qué aplicación está conectando a Clickatell?" in page
+    agent_client.post("/console/new/", {"language": "xx"})
+    assert sorted(Setup.objects.values_list("language", flat=True)) == ["en", "es"]
+
+
 def test_the_live_part_is_served_alone_for_polling(setup, agent_client):
     html = agent_client.get(
         f"/console/s/{setup.reference}/", headers={"HX-Request": "true", "HX-Target": "live"}

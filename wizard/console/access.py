@@ -8,6 +8,7 @@ view can reach a secret by construction.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.functional import cached_property
@@ -236,8 +237,9 @@ def send_customer_to(reference: str, agent, step: str) -> None:
     _audit(agent, setup, f"sent to {step}")
 
 
-def start_setup_for_customer(agent) -> tuple[str, str]:
-    """A new setup an agent starts on the phone: its reference and the link to read out."""
-    setup = Setup.objects.create(created_by_agent=agent.get_username())
+def start_setup_for_customer(agent, language: str = settings.LANGUAGE_CODE) -> tuple[str, str]:
+    """A new setup an agent starts on the phone, in the customer's language: its reference and the link
+    to read out (it opens in that language)."""
+    setup = Setup.objects.create(created_by_agent=agent.get_username(), language=language)
     _audit(agent, setup, "started")
     return setup.reference, f"/s/{setup.token}/app/"

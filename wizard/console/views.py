@@ -190,6 +190,7 @@ def setup_list(request):
             "signatures": signature_choices(),
             "steps": steps.STEP_CHOICES,
             "outcomes": ["pending", "accepted", "rejected", "failed"],
+            "languages": settings.LANGUAGES,
             "diagnosis": access.diagnosis_title(filters["diagnosis"]),
             "met_between": met_between,
         },
@@ -252,7 +253,10 @@ def send_to_step(request, reference: str):
 @agent_required
 @require_POST
 def start_for_customer(request):
-    reference, path = access.start_setup_for_customer(request.user)
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    reference, path = access.start_setup_for_customer(request.user, language)
     messages.success(
         request, f"New setup {reference}. Read the customer this link: {request.build_absolute_uri(path)}"
     )
