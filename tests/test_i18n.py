@@ -389,3 +389,51 @@ def test_the_admin_lists_a_platform_whose_texts_lack_a_language(client, django_u
     playsms.save()
     row = re.search(r"<tr>.*?playSMS.*?</tr>", text(client.get("/admin/catalog/platform/?q=playsms")), re.S)
     assert "Português" in row.group(0)
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_limits_refusals_meet_no_english_sentence_we_wrote(language, sandbox, settings):
+    settings.PORTAL_SEND_LIMITS = {**settings.PORTAL_SEND_LIMITS, "setup": "1/3600"}
+    settings.PORTAL_AUTH_FAILURE_LIMITS = {**settings.PORTAL_AUTH_FAILURE_LIMITS, "setup": "1/900"}
+    settings.PORTAL_LIMIT_NEW_SETUPS_PER_IP = "2/3600"
+    customer = Client(headers={"accept-language": language})
+    english = english_sentences(language)
+    refusals = []
+
+    first = customer.post("/", {"platform": "novu"})
+    setup = Setup.objects.get(token=re.search(r"/s/([^/]+)/", first["Location"]).group(1))
+    customer.post(url(setup, "fields"), {"confirm": "yes"})
+    customer.post(url(setup, "credentials"), {"api_key": REST_KEY})
+    customer.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(customer, setup)})
+    refusals.append(
+        customer.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(customer, setup)})
+    )
+
+    second = customer.post("/", {"platform": "zabbix-sms-client"})
+    locked = Setup.objects.get(token=re.search(r"/s/([^/]+)/", second["Location"]).group(1))
+    customer.post(url(locked, "fields"), {"confirm": "yes"})
+    customer.post(
+        url(locked, "credentials"), {"username": USERNAME, "password": "wrong", "api_key": REST_KEY}
+    )
+    customer.post(url(locked, "test"), {"phone": MOBILE, "attempt_token": send_token(customer, locked)})
+    refusals.append(
+        customer.post(
+            url(locked, "test"), {"phone": "+27831234567", "attempt_token": send_token(customer, locked)}
+        )
+    )
+
+    refusals.append(customer.post("/", {"platform": "novu"}))  # a third setup from the same network
+    for refused in refusals:
+        assert refused.status_code == 429 and lang_of(refused) == language
+        assert sorted(sentence for sentence in english if sentence in text(refused)) == []
+    # How long to wait, in words of the language (the number depends on the counters' time buckets).
+    with translation.override(language):
+        wait, pause = (
+            re.escape(translation.ngettext(singular, plural, 99)).replace(re.escape("%(count)d"), r"\d+")
+            for singular, plural in [
+                ("in about %(count)d minute", "in about %(count)d minutes"),
+                ("for about %(count)d minute", "for about %(count)d minutes"),
+            ]
+        )
+    assert re.search(wait, text(refusals[0])) and re.search(pause, text(refusals[1]))
+    assert re.search(wait, text(refusals[2]))
