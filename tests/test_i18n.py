@@ -437,3 +437,12 @@ def test_the_limits_refusals_meet_no_english_sentence_we_wrote(language, sandbox
         )
     assert re.search(wait, text(refusals[0])) and re.search(pause, text(refusals[1]))
     assert re.search(wait, text(refusals[2]))
+
+
+def test_the_admin_previews_a_template_with_sample_values_in_its_language(client, django_user_model):
+    user = django_user_model.objects.create_superuser("editor", "editor@example.com", "pw-for-tests-only")
+    sign_in_verified(client, user)
+    french = InstructionTemplate.objects.get(platform__slug="novu", language="fr")
+    preview = client.get(f"/admin/catalog/instructiontemplate/{french.pk}/preview/")
+    assert lang_of(preview) == "en"  # the admin's own words stay English
+    assert "collez votre API Key (qui se termine par …Xy==)" in text(preview)

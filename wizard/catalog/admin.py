@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 
 from .instructions import VARIABLES, render, sample_values, validate
@@ -123,7 +124,8 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk):
         template = self.get_object(request, pk)
-        values = sample_values(template.platform.name if template.platform else "Example App")
+        with translation.override(template.language):  # the sample values in the template's language
+            values = sample_values(template.platform.name if template.platform else "Example App")
         problems = validate(template.body)
         return TemplateResponse(
             request,

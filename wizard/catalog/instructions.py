@@ -88,7 +88,7 @@ def render(body: str, values: dict[str, str]) -> list[Step]:
 
 
 def sample_values(app_name: str = "Example App") -> dict[str, str]:
-    """What a preview shows in place of a customer's values."""
+    """What a preview shows in place of a customer's values (in the active language, like the wizard's)."""
     return {
         "app_name": app_name,
         "settings_path": "Settings → SMS → Clickatell",
@@ -98,8 +98,8 @@ def sample_values(app_name: str = "Example App") -> dict[str, str]:
         "username_label": "Username",
         "password_label": "Password",
         "username": "jane.smith",
-        "password_hint": "your Account Password",
-        "api_key_hint": "your API Key (ending …Xy==)",
+        "password_hint": gettext("your Account Password"),
+        "api_key_hint": gettext("your API Key (ending …%(end)s)") % {"end": "Xy=="},
         "reference": "PS-ABCD-2345",
     }
 

@@ -597,14 +597,14 @@ def instructions_text(setup: Setup) -> str:
         gettext("Reference: %(reference)s") % {"reference": setup.reference},
         "",
     ]
+    if instructions.fallback_note:
+        lines += [instructions.fallback_note, ""]
     lines += [
         f"{n}. {step.text}" for n, step in enumerate((s for s in instructions.steps if not s.warning), 1)
     ]
     lines += ["", "## " + gettext("What goes in each box"), ""]
     lines += [f"- {box.label}: {box.shows}" for box in instructions.boxes]
     notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings
-    if instructions.fallback_note:
-        lines += ["", instructions.fallback_note]
     if notes:
         lines += ["", "## " + gettext("Watch out"), ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
