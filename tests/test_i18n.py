@@ -85,7 +85,7 @@ def test_the_compiled_catalog_says_what_its_po_file_says(language):
 def test_translations_keep_every_placeholder_and_tag(language):
     """A translation that drops or renames a %(name)s, {wait} or {{ name }} would fail at render time, or
     lose the customer's value; the HTML a template's sentence carries must come through too."""
-    marks = re.compile(r"%\(\w+\)[sd]|\{\w+\}|\{\{ \w+ \}\}|</?(?:strong|code|a)\b[^>]*>")
+    marks = re.compile(r"%%|%\(\w+\)[sd]|\{\w+\}|\{\{ \w+ \}\}|</?(?:strong|code|a)\b[^>]*>")
     for entry in polib.pofile(str(po_file(language))):
         translations = [entry.msgstr] if not entry.msgid_plural else list(entry.msgstr_plural.values())
         for translated in translations:
