@@ -7,9 +7,10 @@ from django.urls import path, reverse
 from django.utils import translation
 from django.utils.html import format_html
 
+from . import snippets
 from .instructions import VARIABLES, render, sample_values, validate
-from .models import InstructionTemplate, Platform
-from .templates import next_version, publish
+from .models import InstructionTemplate, Platform, Snippet
+from .templates import next_snippet_version, next_version, publish, publish_snippet
 
 
 @admin.register(Platform)
@@ -135,6 +136,94 @@ class InstructionTemplateAdmin(admin.ModelAdmin):
                 "title": f"Preview: {template}",
                 "template": template,
                 "steps": [] if problems else render(template.body, values),
+                "problems": problems,
+            },
+        )
+
+
+class SnippetForm(forms.ModelForm):
+    class Meta:
+        model = Snippet
+        fields = ["platform", "title", "format", "position", "body"]
+        help_texts = {
+            "body": "The app's own syntax, as its docs write it. Placeholders: "
+            + ", ".join(f"{{{{ {name} }}}}" for name in snippets.SLOTS)
+            + ". Write each where a whole value goes, without quotes: the format adds them (docs/staff.md).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if "body" in cleaned and cleaned.get("format"):
+            problems = snippets.validate(cleaned["body"], cleaned["format"])
+            if problems:
+                self.add_error("body", problems)
+        return cleaned
+
+
+@admin.register(Snippet)
+class SnippetAdmin(admin.ModelAdmin):
+    form = SnippetForm
+    list_display = ["__str__", "format", "status", "version", "published_at", "created_by", "preview"]
+    list_filter = ["status", "format"]
+    search_fields = ["platform__name", "title", "body"]
+    readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
+    actions = ["publish_drafts"]
+
+    def preview(self, obj):
+        if not obj.pk:
+            return "Save first to preview."
+        return format_html(
+            '<a href="{}">Preview with sample values</a>',
+            reverse("admin:catalog_snippet_preview", args=[obj.pk]),
+        )
+
+    def save_model(self, request, obj, form, change):
+        # A published (or retired) version is never changed in place: the edit becomes a new draft.
+        if change and obj.status != Snippet.DRAFT:
+            obj.pk = None
+            obj.status = Snippet.DRAFT
+            obj.published_at = None
+            messages.info(request, "Saved as a new draft version; the published version is unchanged.")
+        if obj.pk is None:
+            obj.version = next_snippet_version(obj)
+        obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Publish the selected drafts")
+    def publish_drafts(self, request, queryset):
+        drafts = list(queryset.filter(status=Snippet.DRAFT))
+        for snippet in drafts:
+            publish_snippet(snippet)
+        self.message_user(request, f"Published {len(drafts) or 'no'} draft(s).")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="catalog_snippet_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk):
+        snippet = self.get_object(request, pk)
+        values = snippets.sample_values()
+        problems = snippets.validate(snippet.body, snippet.format)
+        return TemplateResponse(
+            request,
+            "catalog/snippet_preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Preview: {snippet}",
+                "snippet": snippet,
+                "values": values,
+                "filled": "" if problems else snippets.filled(snippet.body, snippet.format, values),
+                "shown": ""
+                if problems
+                else "".join(
+                    part.text for part in snippets.parts(snippet.body, snippet.format, values["username"])
+                ),
                 "problems": problems,
             },
         )

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from wizard.clickatell.signatures import Signature
 
 from .instructions import default_body
-from .models import InstructionTemplate, Platform
+from .models import InstructionTemplate, Platform, Snippet
 
 DATA_FILE = Path(__file__).with_name("data") / "platforms.json"
 
@@ -76,6 +76,18 @@ def load_catalog(path: Path = DATA_FILE) -> int:
                 with translation.override(language):
                     body = own or default_body(platform.signature)
                 _publish_default(platform=platform, signature="", language=language, body=body)
+        if not platform.snippets.exists():
+            # Apps set up in a file, URL, DSN or command line carry their snippets in the file.
+            for position, snippet in enumerate(entry.get("snippets", [])):
+                Snippet.objects.create(
+                    platform=platform,
+                    position=position,
+                    version=1,
+                    status=Snippet.PUBLISHED,
+                    published_at=timezone.now(),
+                    created_by="catalog loader",
+                    **snippet,
+                )
     for signature in Signature:
         for language in _languages():
             generic = InstructionTemplate.objects.filter(

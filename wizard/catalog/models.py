@@ -4,6 +4,8 @@ from django.utils import timezone
 
 from wizard.clickatell.signatures import Signature, choices
 
+from .snippets import FORMATS
+
 # What a box in the app's settings form is for.
 ROLE_KEY, ROLE_USERNAME, ROLE_PASSWORD, ROLE_OTHER = "key", "username", "password", "other"
 
@@ -144,3 +146,45 @@ class InstructionTemplate(models.Model):
     def __str__(self):
         subject = self.platform.name if self.platform_id else f"generic {self.signature}"
         return f"{subject} [{self.language}] v{self.version} ({self.status})"
+
+
+class Snippet(models.Model):
+    """A staff-written, ready-to-paste piece of an app's configuration (a file, URL, DSN or command line)
+    in the app's own syntax; its format decides how each placeholder's value is escaped (snippets.py).
+
+    Versioned like InstructionTemplate: a change is saved as a new draft; publishing it retires the
+    version customers saw for the same platform and title.
+    """
+
+    DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="snippets")
+    title = models.CharField(
+        max_length=120,
+        help_text="Where it goes, as the app's docs name it: “.env”, “config.yml”, “Apprise URL”.",
+    )
+    format = models.CharField(max_length=12, choices=list(FORMATS.items()))
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the page (lowest first).")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=10,
+        default=DRAFT,
+        choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")],
+    )
+    body = models.TextField(
+        help_text="The app's own syntax. Placeholders: {{ username }}, {{ password }}, {{ api_key }}."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["platform__name", "position", "title", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "title", "version"], name="one_snippet_version_number"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.platform.name}: {self.title} v{self.version} ({self.status})"

@@ -1,11 +1,11 @@
-"""Which instruction template a customer sees, and how a new version becomes it."""
+"""Which instruction template and snippets a customer sees, and how a new version becomes them."""
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from .models import InstructionTemplate, Platform
+from .models import InstructionTemplate, Platform, Snippet
 
 
 def published_template(
@@ -53,3 +53,30 @@ def publish(template: InstructionTemplate) -> None:
     template.status = InstructionTemplate.PUBLISHED
     template.published_at = timezone.now()
     template.save(update_fields=["status", "published_at"])
+
+
+def published_snippets(platform: Platform | None) -> list[Snippet]:
+    """The snippets a customer sees for the app, in page order (one published version per title)."""
+    if platform is None:
+        return []
+    return list(platform.snippets.filter(status=Snippet.PUBLISHED).order_by("position", "title"))
+
+
+def next_snippet_version(snippet: Snippet) -> int:
+    latest = (
+        Snippet.objects.filter(platform_id=snippet.platform_id, title=snippet.title)
+        .order_by("-version")
+        .first()
+    )
+    return (latest.version if latest else 0) + 1
+
+
+@transaction.atomic
+def publish_snippet(snippet: Snippet) -> None:
+    """Make a draft what customers see; the version with the same title it replaces is retired."""
+    Snippet.objects.filter(
+        status=Snippet.PUBLISHED, platform_id=snippet.platform_id, title=snippet.title
+    ).exclude(pk=snippet.pk).update(status=Snippet.RETIRED)
+    snippet.status = Snippet.PUBLISHED
+    snippet.published_at = timezone.now()
+    snippet.save(update_fields=["status", "published_at"])

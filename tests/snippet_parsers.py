@@ -1,0 +1,117 @@
+"""Each snippet format's real parser, for the round trips: what the app would read from the text.
+
+The parsers are the formats' own (PyYAML, urllib.parse, shlex, python-dotenv, jproperties, json, ast);
+Symfony's DSN is read by its documented rules (parse_url, then urldecode of each part), which
+urllib.parse.urlsplit and unquote_plus follow; PHP's single-quoted strings by the PHP manual's rules
+(\\\\ is a backslash, \\' a quote, every other character as it is), as no PHP is installed here.
+"""
+
+import ast
+import io
+import json
+import re
+import shlex
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
+
+import yaml
+from dotenv import dotenv_values
+from jproperties import Properties
+
+
+def _url(text: str, decode=unquote) -> list:
+    parsed = []
+    for line in text.splitlines():
+        if "://" not in line:
+            continue
+        parts = urlsplit(line.strip())
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        parsed.append(
+            {
+                "scheme": parts.scheme,
+                "user": decode(user),
+                "password": decode(password),
+                "host": decode(host),
+                "path": [decode(segment) for segment in parts.path.split("/")],
+                "query": parse_qsl(parts.query, keep_blank_values=True),
+            }
+        )
+    return parsed
+
+
+def _dsn(text: str) -> list:
+    # The DSN sits in a .env line: dotenv reads the line, then Symfony's Dsn reads the value.
+    values = dotenv_values(stream=io.StringIO(text))
+    return [_url(value, decode=unquote_plus) for value in values.values()]
+
+
+_PHP_SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
+
+
+def _php(text: str) -> list[str]:
+    code = re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE)
+    return [re.sub(r"\\([\\'])", r"\1", literal) for literal in _PHP_SINGLE_QUOTED.findall(code)]
+
+
+def _python(text: str) -> list:
+    module = ast.parse(text)
+    return [ast.literal_eval(node.value) for node in module.body if isinstance(node, ast.Assign)]
+
+
+def _properties(text: str) -> dict:
+    properties = Properties()
+    properties.load(io.BytesIO(text.encode("iso-8859-1")), "iso-8859-1")
+    return {key: properties[key].data for key in properties}
+
+
+PARSERS = {
+    "url": _url,
+    "dsn": _dsn,
+    "yaml": yaml.safe_load,
+    "json": json.loads,
+    "python": _python,
+    "shell": lambda text: [shlex.split(line) for line in text.splitlines()],
+    "php": _php,
+    "dotenv": lambda text: dict(dotenv_values(stream=io.StringIO(text))),
+    "properties": _properties,
+    "text": lambda text: text,
+}
+
+
+def parse(format: str, text: str):
+    return PARSERS[format](text)
+
+
+def replaced(parsed, old: str, new: str):
+    """The parsed structure with ``old`` replaced by ``new`` in every string it holds."""
+    if isinstance(parsed, str):
+        return parsed.replace(old, new)
+    if isinstance(parsed, dict):
+        return {replaced(k, old, new): replaced(v, old, new) for k, v in parsed.items()}
+    if isinstance(parsed, list | tuple):
+        return type(parsed)(replaced(item, old, new) for item in parsed)
+    return parsed
+
+
+def strings(parsed) -> list[str]:
+    if isinstance(parsed, str):
+        return [parsed]
+    if isinstance(parsed, dict):
+        return [s for k, v in parsed.items() for s in strings(k) + strings(v)]
+    if isinstance(parsed, list | tuple):
+        return [s for item in parsed for s in strings(item)]
+    return []
+
+
+# Values that stand for the customer's while the structure is read: plain letters every format writes
+# as they are (inside its quotes).
+SENTINELS = {"username": "SentinelUser", "password": "SentinelPassword", "api_key": "SentinelApiKey"}
+
+
+def assert_round_trip(format: str, text_with_sentinels: str, text_with_values: str, values: dict) -> None:
+    """The text written with the real values reads back as the text written with the sentinels does,
+    each sentinel being exactly its value: every value came back whole, in its place."""
+    expected = parse(format, text_with_sentinels)
+    for slot, sentinel in SENTINELS.items():
+        expected = replaced(expected, sentinel, values[slot])
+    assert parse(format, text_with_values) == expected

@@ -1,0 +1,185 @@
+"""Snippets: every app set up in a file, URL, DSN or command line has one in its own syntax, and every
+password and key written into it comes back exactly when the format's real parser reads it."""
+
+import json
+
+import pytest
+
+from wizard.catalog import snippets
+from wizard.catalog.admin import SnippetForm
+from wizard.catalog.loader import DATA_FILE, load_catalog
+from wizard.catalog.models import Platform, Snippet
+from wizard.catalog.templates import publish_snippet, published_snippets
+
+from .snippet_parsers import SENTINELS, assert_round_trip, parse, strings
+
+# Passwords and keys that break careless quoting: the characters URLs, YAML, shells, PHP and dotenv treat
+# specially, a leading and trailing space, letters outside ASCII; keys with = and / and +.
+HOSTILE_PASSWORDS = [
+    "p&ss w#rd+%'\"\\",
+    "a'b\"c\\d e",
+    " lead&trail ",
+    "#!:=;,?@/[]{}",
+    "ünï€ode ß",
+    "%41%20+plus",
+]
+HOSTILE_KEYS = ["AbC/dEf+Gh==", "x=y/z==", "Key0123456789abcdefAB=="]
+USERNAMES = ["acme-ops", "jane o'brien", "user+1@example.com"]
+
+SEEDED = [
+    (entry["slug"], snippet)
+    for entry in json.loads(DATA_FILE.read_text())
+    for snippet in entry.get("snippets", [])
+]
+
+# The apps the catalog's data says are set up in a file, URL, DSN or command line.
+CONFIGURED_OUTSIDE_BOXES = {
+    "apprise",
+    "home-assistant-clickatell",
+    "multiotp-clickatell2",
+    "multiotp-clickatell-legacy",
+    "laravel-notification-channels-clickatell",
+    "symfony-notifier-clickatell",
+    "zabbix-sms-client",
+    "nagios-notify-clickatell",
+    "sachet",
+    "ruby-clickatell-gem",
+    "cyberpower-pdu",
+    "smslib-smsserver",
+    "rapidsms-rclickatell",
+    "newfies-dialer",
+}
+
+
+def test_every_app_configured_outside_boxes_has_a_snippet_with_placeholders():
+    with_placeholders = {slug for slug, snippet in SEEDED if snippets._PLACEHOLDER.search(snippet["body"])}
+    assert with_placeholders == CONFIGURED_OUTSIDE_BOXES
+
+
+@pytest.mark.parametrize(("slug", "snippet"), SEEDED, ids=[f"{s}:{n['title']}" for s, n in SEEDED])
+def test_every_seeded_snippet_is_valid(slug, snippet):
+    assert snippets.validate(snippet["body"], snippet["format"]) == []
+
+
+def written(snippet: dict, values: dict) -> str:
+    return snippets.filled(snippet["body"], snippet["format"], values)
+
+
+@pytest.mark.parametrize(("slug", "snippet"), SEEDED, ids=[f"{s}:{n['title']}" for s, n in SEEDED])
+def test_every_seeded_snippet_gives_back_hostile_values_through_its_parser(slug, snippet):
+    with_sentinels = written(snippet, SENTINELS)
+    found = " ".join(strings(parse(snippet["format"], with_sentinels)))
+    for slot, sentinel in SENTINELS.items():
+        # Each placeholder the snippet has must be read back where it stands (the test cannot pass empty).
+        assert (sentinel in found) == (f"{{{{ {slot} }}}}" in snippet["body"]), slot
+    for username in USERNAMES:
+        for password in HOSTILE_PASSWORDS:
+            for api_key in HOSTILE_KEYS:
+                values = {"username": username, "password": password, "api_key": api_key}
+                assert_round_trip(snippet["format"], with_sentinels, written(snippet, values), values)
+
+
+@pytest.mark.parametrize("format", [f for f in snippets.FORMATS if f != "text"])
+def test_each_format_writes_any_value_its_parser_reads_back(format):
+    body = {
+        "url": "https://example.com/{{ username }}?p={{ password }}&k={{ api_key }}",
+        "dsn": "DSN=scheme://{{ username }}:{{ password }}@default/{{ api_key }}",
+        "yaml": "user: {{ username }}\nlist:\n  - {{ password }}\n  - key: {{ api_key }}",
+        "json": '{"u": {{ username }}, "list": [{{ password }}, {{ api_key }}]}',
+        "python": "A = {'u': {{ username }}, 'p': [{{ password }}, {{ api_key }}]}",
+        "shell": "cmd -u {{ username }} --password={{ password }} {{ api_key }}",
+        "php": "<?php\ndefine('A', {{ username }});\n$b = [{{ password }}, 'k' => {{ api_key }}];",
+        "dotenv": "U={{ username }}\nexport P={{ password }}\nK={{ api_key }}",
+        "properties": "u={{ username }}\np: {{ password }}\nk={{ api_key }}",
+    }[format]
+    assert snippets.validate(body, format) == []
+    with_sentinels = snippets.filled(body, format, SENTINELS)
+    for password in HOSTILE_PASSWORDS:
+        for api_key in HOSTILE_KEYS:
+            values = {"username": "o'brien & co", "password": password, "api_key": api_key}
+            assert_round_trip(format, with_sentinels, snippets.filled(body, format, values), values)
+
+
+@pytest.mark.parametrize(
+    ("format", "body", "words"),
+    [
+        ("yaml", "password: '{{ password }}'", "must be the whole value"),
+        ("yaml", "password: x # {{ password }}", "inside a comment"),
+        ("yaml", "password: pre-{{ password }}", "must be the whole value"),
+        ("dotenv", 'A="{{ password }}"', "must be the whole value"),
+        ("dotenv", "# A={{ password }}", "must be the whole value"),
+        ("shell", 'cmd -p "{{ password }}"', "inside quotes"),
+        ("shell", "cmd # -p {{ password }}", "inside a comment"),
+        ("php", "define('P', '{{ password }}');", "inside quotes"),
+        ("php", "// define('P', {{ password }});", "inside a comment"),
+        ("php", "define('P', 'x' . {{ password }});", "where a value goes"),
+        ("json", '{"p": "{{ password }}"}', "inside quotes"),
+        ("python", "P = '{{ password }}'", "inside quotes"),
+        ("properties", "p=x{{ password }}", "must be the whole value"),
+        ("url", "user {{ username }} at https://example.com", "inside a URL"),
+        ("url", "https://example.com/#{{ api_key }}", "inside a URL"),
+        ("text", "{{ api_key }}", "has no placeholders"),
+        ("yaml", "password: {{ secret }}", "is not a placeholder"),
+        ("yaml", "password: {{ password }", "not closed"),
+        ("yaml", "   ", "empty"),
+    ],
+)
+def test_a_placeholder_its_format_cannot_escape_is_refused(format, body, words):
+    problems = snippets.validate(body, format)
+    assert any(words in problem for problem in problems), problems
+
+
+@pytest.mark.django_db
+def test_staff_cannot_save_a_snippet_whose_placeholders_the_format_cannot_escape():
+    load_catalog()
+    platform = Platform.objects.get(slug="sachet")
+    form = SnippetForm(
+        {
+            "platform": platform.pk,
+            "title": "config.yml",
+            "format": "yaml",
+            "position": 0,
+            "body": "password: '{{ password }}'",
+        }
+    )
+    assert not form.is_valid()
+    assert "the format adds" in str(form.errors["body"]) or "whole value" in str(form.errors["body"])
+    form = SnippetForm(
+        {
+            "platform": platform.pk,
+            "title": "config.yml",
+            "format": "yaml",
+            "position": 0,
+            "body": "password: {{ password }}",
+        }
+    )
+    assert form.is_valid(), form.errors
+
+
+@pytest.mark.django_db
+def test_the_loader_publishes_the_seeded_snippets_once_and_staff_versions_replace_them():
+    load_catalog()
+    load_catalog()
+    platform = Platform.objects.get(slug="laravel-notification-channels-clickatell")
+    shown = published_snippets(platform)
+    assert [(s.title, s.format, s.version) for s in shown] == [
+        (".env", "dotenv", 1),
+        ("config/services.php", "text", 1),
+    ]
+    draft = Snippet.objects.create(
+        platform=platform, title=".env", format="dotenv", version=2, body="CLICKATELL_PASS={{ password }}\n"
+    )
+    assert [s.version for s in published_snippets(platform)] == [1, 1]  # a draft shows nowhere
+    publish_snippet(draft)
+    shown = published_snippets(platform)
+    assert [(s.title, s.version) for s in shown] == [(".env", 2), ("config/services.php", 1)]
+    assert Snippet.objects.get(platform=platform, title=".env", version=1).status == Snippet.RETIRED
+
+
+def test_the_page_shows_secrets_as_placeholders_and_writes_the_username_in():
+    body = "user: {{ username }}\npassword: {{ password }}\napi_id: {{ api_key }}\n"
+    parts = snippets.parts(body, "yaml", "jane o'brien")
+    assert "".join(p.text for p in parts) == (
+        'user: "jane o\'brien"\npassword: YOUR_ACCOUNT_PASSWORD\napi_id: YOUR_API_KEY\n'
+    )
+    assert [p.slot for p in parts if p.slot] == ["password", "api_key"]
