@@ -7,6 +7,7 @@ the app servers do, so a transaction costs here what it costs in production.
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from wizard.catalog.loader import load_catalog
 from wizard.catalog.models import Platform
@@ -176,3 +177,27 @@ def test_the_new_setups_first_answer_costs_the_same_with_a_session(
     setup = start(client, "novu")
     with django_assert_max_num_queries(PAGE):
         assert client.get(url(setup, "fields")).status_code == 200
+
+
+def test_the_instructions_with_snippets_and_hand_on_links_cost_a_page_or_an_answer(
+    client, sandbox, vault_keys, large_catalog, django_assert_max_num_queries
+):
+    credentials = {"username": "acme-ops", "password": "pw&1", "api_key": REST_KEY}
+    setup = walk_to_test(client, "laravel-notification-channels-clickatell", credentials)
+    client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": send_token(client, setup)})
+    client.post(url(setup, "test") + "confirm/", {"arrived": "yes"})
+    with django_assert_max_num_queries(PAGE):  # the first look records the opening
+        assert "CLICKATELL_PASS=" in client.get(url(setup, "instructions")).content.decode()
+    for _ in range(3):
+        with django_assert_max_num_queries(ANSWER):
+            assert client.post(url(setup, "instructions") + "hand-on/").status_code == 302
+    with django_assert_max_num_queries(PAGE):  # with its links listed
+        assert client.get(url(setup, "instructions")).content.decode().count("Revoke this link") == 3
+    link = setup.hand_on_links.first()
+    colleague = Client()
+    with django_assert_max_num_queries(PAGE):  # the opening is recorded
+        assert "CLICKATELL_PASS=" in colleague.get(f"/h/{link.token}/").content.decode()
+    with django_assert_max_num_queries(ANSWER):
+        assert client.post(url(setup, "instructions") + f"hand-on/{link.pk}/revoke/").status_code == 302
+    with django_assert_max_num_queries(PAGE):
+        assert colleague.get(f"/h/{link.token}/").status_code == 410

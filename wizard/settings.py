@@ -313,6 +313,9 @@ PORTAL_SECRET_TTL_MINUTES = env_int("PORTAL_SECRET_TTL_MINUTES", 30)
 # --- Retention (purge_expired) ----------------------------------------------------------------
 # Setups untouched this long are deleted with their tests and agents' notes.
 PORTAL_SETUP_RETENTION_DAYS = env_int("PORTAL_SETUP_RETENTION_DAYS", 90)
+# How long a hand-on link (a read-only link to a setup's instructions) works; purge_expired deletes it
+# as long again after it expires (until then, opening it says it has expired).
+PORTAL_HAND_ON_DAYS = env_int("PORTAL_HAND_ON_DAYS", 7)
 # The audit of agents' accesses is kept longer, naming setups by their reference code.
 PORTAL_AUDIT_RETENTION_DAYS = env_int("PORTAL_AUDIT_RETENTION_DAYS", 365)
 

@@ -71,6 +71,17 @@ class SetupSummary:
 
 
 @dataclass(frozen=True)
+class HandOnRecord:
+    """A hand-on link the customer made, and when it was opened (never its address: whoever has that
+    can read the instructions)."""
+
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    opened: list[datetime]
+
+
+@dataclass(frozen=True)
 class SetupRecord:
     summary: SetupSummary
     app_fields: str
@@ -83,6 +94,7 @@ class SetupRecord:
     agent_requested_step: str
     attempts: list[AttemptRecord]
     notes: list[tuple[datetime, str, str]]
+    hand_on_links: list[HandOnRecord]
 
 
 def _summary(setup: Setup) -> SetupSummary:
@@ -221,6 +233,15 @@ def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
         notes=[
             (n.created_at, n.author.get_username(), n.text)
             for n in setup.agent_notes.select_related("author")
+        ],
+        hand_on_links=[
+            HandOnRecord(
+                created_at=link.created_at,
+                expires_at=link.expires_at,
+                revoked_at=link.revoked_at,
+                opened=[opening.at for opening in link.opens.all()],
+            )
+            for link in setup.hand_on_links.prefetch_related("opens")
         ],
     )
 

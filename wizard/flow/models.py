@@ -152,3 +152,39 @@ class RateCounter(models.Model):
 
     def __str__(self):
         return f"{self.key} @{self.window}: {self.count}"
+
+
+class HandOnLink(models.Model):
+    """A read-only link to a setup's instructions, for the colleague who configures the app. Whoever has
+    it sees the steps and snippets (placeholders, never a secret) until it expires or is revoked; it
+    cannot change the setup, send a test or reach the credentials."""
+
+    setup = models.ForeignKey(Setup, on_delete=models.CASCADE, related_name="hand_on_links")
+    # A bearer credential like the setup's own token: kept out of logs (vault/redaction.py).
+    token = models.CharField(max_length=64, default=new_token, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["token"], name="hand_on_token_unique")]
+
+    def __str__(self):
+        return f"{self.setup.reference} hand-on link {self.pk}"
+
+    def usable_at(self, now) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+class HandOnOpen(models.Model):
+    """One opening of a hand-on link, for the console: when, nothing about who."""
+
+    link = models.ForeignKey(HandOnLink, on_delete=models.CASCADE, related_name="opens")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.link} opened {self.at:%Y-%m-%d %H:%M}"

@@ -7,22 +7,23 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, DateTimeField, F, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import CharField, DateTimeField, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Now
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
 from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
-from wizard.catalog.templates import published_template
+from wizard.catalog.snippets import Part, SnippetError, parts
+from wizard.catalog.templates import published_snippets, published_template
 from wizard.clickatell import client
 from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
 from . import limits, steps
-from .models import VAULT_OWNER_PREFIX, CredentialMistake, Setup, TestAttempt
+from .models import VAULT_OWNER_PREFIX, CredentialMistake, HandOnLink, HandOnOpen, Setup, TestAttempt
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,11 @@ def _setups():
     """
     owner = Concat(Value(VAULT_OWNER_PREFIX), Cast(OuterRef("pk"), CharField()))
     api_key = store.live_secrets().filter(owner=owner, field=steps.API_KEY)
+    # Whether any hand-on link still works, in the same statement: the instructions page lists them only
+    # when there are some.
+    live_links = HandOnLink.objects.filter(setup=OuterRef("pk"), revoked_at=None, expires_at__gt=Now())
     return Setup.objects.select_related("platform").annotate(
-        secrets_expire_at=Subquery(api_key.values("expires_at")[:1])
+        secrets_expire_at=Subquery(api_key.values("expires_at")[:1]), has_hand_on_links=Exists(live_links)
     )
 
 
@@ -454,6 +458,20 @@ class Box:
 
 
 @dataclass(frozen=True)
+class ShownSnippet:
+    """A snippet as the page shows it: the username written in, each secret a slot the customer's
+    browser fills in (static/wizard/snippets.js)."""
+
+    title: str
+    format: str
+    parts: list[Part]
+
+    @property
+    def placeholders(self) -> list[str]:
+        return list(dict.fromkeys(part.text for part in self.parts if part.slot))
+
+
+@dataclass(frozen=True)
 class Instructions:
     app_name: str
     settings_path: str
@@ -461,8 +479,16 @@ class Instructions:
     boxes: list[Box]
     warnings: list[str]
     template_version: str
+    snippets: list[ShownSnippet]
+    # The app puts the password into a URL without encoding it: no snippet can make every password work.
+    app_does_not_encode: bool
     # Said when the steps are the English version, for want of one in the setup's language.
     fallback_note: str = ""
+
+    @property
+    def snippet_slots(self) -> set[str]:
+        """The secrets the snippets leave for the customer's browser to fill in."""
+        return {part.slot for snippet in self.snippets for part in snippet.parts if part.slot}
 
 
 def instruction_values(setup: Setup) -> dict[str, str]:
@@ -565,9 +591,12 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         template = published_template(None, setup.signature, setup.language)
         rendered = _render_in_its_language(template, setup)
     if record:
-        # The template shown and the first opening go in one write; a setup shown the same template
-        # again writes nothing.
+        # The step, the template shown and the first opening go in one write; a setup shown the same
+        # template again writes nothing.
         changed = _first_reached(setup, "instructions_opened_at")
+        if setup.step != steps.INSTRUCTIONS:
+            setup.step = steps.INSTRUCTIONS
+            changed.append("step")
         if template and setup.instructions_shown_id != template.pk:
             setup.instructions_shown = template
             changed.append("instructions_shown")
@@ -580,12 +609,30 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         boxes=_boxes(setup, values),
         warnings=_warnings(setup),
         template_version=str(template) if template else "",
+        snippets=_snippets(setup),
+        app_does_not_encode=bool(
+            setup.platform
+            and setup.platform.sends_credentials_unencoded
+            and setup.signature_enum.needs_account_login
+        ),
         fallback_note=gettext(
             "These steps are not written in your language yet, so they are shown in English."
         )
         if template and template.language != setup.language
         else "",
     )
+
+
+def _snippets(setup: Setup) -> list[ShownSnippet]:
+    shown = []
+    for snippet in published_snippets(setup.platform):
+        try:
+            pieces = parts(snippet.body, snippet.format, setup.username or "YOUR_ACCOUNT_USERNAME")
+        except SnippetError:
+            log.warning("snippet %s is invalid; not shown", snippet.pk)
+            continue
+        shown.append(ShownSnippet(title=snippet.title, format=snippet.format, parts=pieces))
+    return shown
 
 
 def instructions_text(setup: Setup) -> str:
@@ -608,3 +655,39 @@ def instructions_text(setup: Setup) -> str:
     if notes:
         lines += ["", "## " + gettext("Watch out"), ""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+# --- hand-on links: the instructions, read-only, for a colleague ------------------------------------------
+
+
+def hand_on_links(setup: Setup) -> list[HandOnLink]:
+    """The setup's links that still work, newest first (the instructions page lists them to revoke). The
+    setup is one find_setup returned, which knows whether it has any."""
+    if not setup.has_hand_on_links:
+        return []
+    return list(setup.hand_on_links.filter(revoked_at=None, expires_at__gt=timezone.now()))
+
+
+def create_hand_on_link(setup: Setup) -> HandOnLink:
+    now = timezone.now()
+    return HandOnLink.objects.create(
+        setup=setup, created_at=now, expires_at=now + timedelta(days=settings.PORTAL_HAND_ON_DAYS)
+    )
+
+
+def revoke_hand_on_link(setup: Setup, link_id: int) -> bool:
+    """Revoke one of the setup's links; False when it has no such link that still works."""
+    return bool(setup.hand_on_links.filter(pk=link_id, revoked_at=None).update(revoked_at=timezone.now()))
+
+
+def open_hand_on_link(token: str) -> HandOnLink | None:
+    """The link behind a token, with its setup and app; an opening is recorded only while it works."""
+    link = HandOnLink.objects.select_related("setup__platform").filter(token=token).first()
+    if link is not None and link.usable_at(timezone.now()):
+        HandOnOpen.objects.create(link=link)
+    return link
+
+
+def purge_old_hand_on_links(before) -> int:
+    _, per_model = HandOnLink.objects.filter(expires_at__lt=before).delete()
+    return per_model.get("flow.HandOnLink", 0)

@@ -17,4 +17,11 @@ urlpatterns = [
     path("s/<str:token>/test/confirm/", views.confirm_delivery, name="confirm_delivery"),
     path("s/<str:token>/instructions/", views.instructions_step, name="instructions"),
     path("s/<str:token>/instructions.md", views.instructions_download, name="instructions_download"),
+    path("s/<str:token>/instructions/hand-on/", views.hand_on_create, name="hand_on_create"),
+    path(
+        "s/<str:token>/instructions/hand-on/<int:link_id>/revoke/",
+        views.hand_on_revoke,
+        name="hand_on_revoke",
+    ),
+    path("h/<str:token>/", views.hand_on_page, name="hand_on"),
 ]

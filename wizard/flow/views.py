@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -109,8 +109,9 @@ def wizard_page(view):
     return never_cache(vary_on_headers("HX-Request")(view))
 
 
-def _guarded_step(request, token: str, step: str):
-    """The setup, its progress (read once per request), and a redirect when this step may not be shown."""
+def _guarded_step(request, token: str, step: str, move: bool = True):
+    """The setup, its progress (read once per request), and a redirect when this step may not be shown.
+    A GET moves the setup to the step, unless the view records that itself (``move=False``)."""
     setup, progress = _setup_or_404(request, token)
     requested = services.take_agent_request(setup) if request.method == "GET" else ""
     if requested and requested != step:
@@ -125,7 +126,7 @@ def _guarded_step(request, token: str, step: str):
         if message:
             messages.warning(request, message)
         return setup, progress, redirect_to(setup, go_to)
-    if request.method == "GET":
+    if request.method == "GET" and move:
         services.move_to(setup, step)
     return setup, progress, None
 
@@ -432,7 +433,8 @@ def confirm_delivery(request, token: str):
 @wizard_page
 @require_http_methods(["GET", "HEAD"])
 def instructions_step(request, token: str):
-    setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    # The move to this step is written with the instructions' own record (services.instructions_for).
+    setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS, move=False)
     if go:
         return go
     return _render(
@@ -442,6 +444,11 @@ def instructions_step(request, token: str):
             "current_step": steps.INSTRUCTIONS,
             "instructions": services.instructions_for(setup),
             "secrets_held": progress.secrets_held,
+            "hand_on_links": [
+                (link, request.build_absolute_uri(reverse("flow:hand_on", args=[link.token])))
+                for link in services.hand_on_links(setup)
+            ],
+            "hand_on_days": settings.PORTAL_HAND_ON_DAYS,
         },
         setup,
         progress=progress,
@@ -471,3 +478,43 @@ def switch_language(request, token: str | None = None):
         setup, _ = _setup_or_404(request, token)
         services.choose_language(setup, language)
     return set_language(request)
+
+
+# --- hand-on links: the instructions, read-only, for a colleague ------------------------------------------
+
+
+@never_cache
+@require_POST
+def hand_on_create(request, token: str):
+    setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    if go:
+        return go
+    services.create_hand_on_link(setup)
+    messages.success(request, "Your link is ready. Copy it below and send it to your colleague.")
+    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+
+
+@never_cache
+@require_POST
+def hand_on_revoke(request, token: str, link_id: int):
+    setup, _ = _setup_or_404(request, token)
+    if services.revoke_hand_on_link(setup, link_id):
+        messages.success(request, "The link is revoked: it no longer opens the instructions.")
+    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def hand_on_page(request, token: str):
+    """What a colleague sees: the instructions and snippets, with nothing that changes the setup."""
+    link = services.open_hand_on_link(token)
+    if link is None:
+        raise Http404("No such link.")
+    request.setup_reference = link.setup.reference  # the link's token stays out of the access log
+    if not link.usable_at(timezone.now()):
+        return render(request, "flow/hand_on.html", {"link": link, "gone": True}, status=410)
+    return render(
+        request,
+        "flow/hand_on.html",
+        {"link": link, "instructions": services.instructions_for(link.setup, record=False)},
+    )

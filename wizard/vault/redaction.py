@@ -8,15 +8,16 @@ from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 # Names under which a Clickatell secret travels: our form fields and every signature's parameters.
 SECRET_NAMES = ("password", "api_key", "apikey", "api_id", "session_id", "authorization", "token")
 
-# A customer's link (/s/<token>/…) lets whoever has it send tests with the credentials held for it.
-# Reference codes (the console's /console/s/ABCD-2345/) are short and stay readable.
-_SETUP_LINK = re.compile(r"/s/[A-Za-z0-9_-]{20,}(?=/|\b)")
+# A customer's link (/s/<token>/…) lets whoever has it send tests with the credentials held for it; a
+# hand-on link (/h/<token>/) shows the setup's instructions. Reference codes (the console's
+# /console/s/ABCD-2345/) are short and stay readable.
+_SETUP_LINK = re.compile(r"/([sh])/[A-Za-z0-9_-]{20,}(?=/|\b)")
 _QUERY_PAIR = re.compile(r"(?i)\b(" + "|".join(SECRET_NAMES) + r")=([^&\s\"']+)")
 _HEADER = re.compile(r"(?i)\b(authorization)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?([^\s'\",}]+)")
 
 
 def redact(text: str) -> str:
-    text = _SETUP_LINK.sub("/s/[token]", text)
+    text = _SETUP_LINK.sub(lambda m: f"/{m.group(1)}/[token]", text)
     text = _QUERY_PAIR.sub(lambda m: f"{m.group(1)}=[redacted]", text)
     return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3) or ''}[redacted]", text)
 

@@ -1,0 +1,158 @@
+"""The instructions' snippets on the page, and hand-on links: the instructions, read-only, for a colleague."""
+
+import logging
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from wizard.flow.models import HandOnLink, HandOnOpen, Setup
+from wizard.vault.redaction import redact
+
+from .conftest import PASSWORD, REST_KEY, USERNAME
+from .journeys import send_test_sms, start, url, walk_to_test
+
+pytestmark = pytest.mark.django_db
+
+LEGACY_CREDENTIALS = {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+
+
+def passed_setup(client, platform: str) -> Setup:
+    setup = walk_to_test(client, platform, LEGACY_CREDENTIALS)
+    send_test_sms(client, setup)
+    client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    return setup
+
+
+def text(response) -> str:
+    return unescape(response.content.decode())
+
+
+def make_link(client, setup: Setup) -> str:
+    response = client.post(url(setup, "instructions") + "hand-on/", follow=True)
+    assert "Your link is ready" in text(response)
+    link = setup.hand_on_links.get()
+    address = f"/h/{link.token}/"
+    assert f"http://testserver{address}" in text(response)
+    return address
+
+
+def test_the_instructions_show_the_apps_snippet_with_the_username_and_placeholders(client, sandbox):
+    setup = passed_setup(client, "sachet")
+    html = text(client.get(url(setup, "instructions")))
+    assert "config.yml" in html and "Ready to paste" in html
+    assert f'user: "{USERNAME}"' in html
+    assert (
+        'data-slot="password">YOUR_ACCOUNT_PASSWORD<' in html and 'data-slot="api_key">YOUR_API_KEY<' in html
+    )
+    # Without JavaScript, the page says what to replace; the fill-in box is for the browser only.
+    assert "YOUR_ACCOUNT_PASSWORD with your Account Password" in html
+    assert re.search(r'<div class="snippet-fill" hidden>', html)
+    assert not re.search(r"<input[^>]*data-fill[^>]*name=", html)  # no name: nothing a form could send
+    # Sachet puts the password into a URL as it is: the page says so next to the snippet.
+    assert "puts your password into a web address without encoding it" in html
+    assert PASSWORD not in html and REST_KEY not in html
+
+
+def test_an_app_set_up_in_boxes_has_no_snippet(client, sandbox):
+    setup = passed_setup(client, "cerb-clickatell")
+    assert "Ready to paste" not in text(client.get(url(setup, "instructions")))
+
+
+def test_a_colleague_opens_the_hand_on_link_without_the_customers_session(client, sandbox):
+    setup = passed_setup(client, "zabbix-sms-client")
+    address = make_link(client, setup)
+    colleague = Client()  # another browser: no session, no cookies
+    response = colleague.get(address)
+    html = text(response)
+    assert response.status_code == 200
+    assert "Set up Zabbix" in html and "define('GATEWAY_USER', 'acme-ops');" in html
+    assert "YOUR_ACCOUNT_PASSWORD" in html and "GATEWAY_API_ID" in html
+    assert "<form" not in html  # nothing on it changes the setup
+    assert setup.token not in html  # nor leads to the customer's own pages
+    assert PASSWORD not in html and REST_KEY not in html
+    assert HandOnOpen.objects.filter(link__setup=setup).count() == 1
+    colleague.get(address)
+    assert HandOnOpen.objects.filter(link__setup=setup).count() == 2
+
+
+def test_a_revoked_link_says_so_and_records_no_opening(client, sandbox):
+    setup = passed_setup(client, "sachet")
+    address = make_link(client, setup)
+    link = setup.hand_on_links.get()
+    html = text(client.post(url(setup, "instructions") + f"hand-on/{link.pk}/revoke/", follow=True))
+    assert "The link is revoked" in html and address not in html
+    response = Client().get(address)
+    assert response.status_code == 410 and "revoked it" in text(response)
+    assert "config.yml" not in text(response)
+    assert not HandOnOpen.objects.exists()
+
+
+def test_an_expired_link_says_so_and_purge_deletes_it_a_week_later(client, sandbox):
+    setup = passed_setup(client, "sachet")
+    address = make_link(client, setup)
+    HandOnLink.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    response = Client().get(address)
+    assert response.status_code == 410 and "It expired on" in text(response)
+    assert "hand-on" in text(client.get(url(setup, "instructions")))  # the section stays; the link is gone
+    assert address not in text(client.get(url(setup, "instructions")))
+    call_command("purge_expired", stdout=open("/dev/null", "w"))
+    assert HandOnLink.objects.count() == 1
+    HandOnLink.objects.update(expires_at=timezone.now() - timedelta(days=8))
+    call_command("purge_expired", stdout=open("/dev/null", "w"))
+    assert not HandOnLink.objects.exists()
+    assert Client().get(address).status_code == 404
+
+
+def test_a_setup_deleted_takes_its_links_and_their_openings(client, sandbox):
+    setup = passed_setup(client, "sachet")
+    address = make_link(client, setup)
+    Client().get(address)
+    setup.delete()
+    assert not HandOnLink.objects.exists() and not HandOnOpen.objects.exists()
+
+
+def test_a_customer_cannot_revoke_another_setups_link(client, sandbox):
+    mine = passed_setup(client, "sachet")
+    theirs = passed_setup(client, "sachet")
+    make_link(client, theirs)
+    link = theirs.hand_on_links.get()
+    client.post(url(mine, "instructions") + f"hand-on/{link.pk}/revoke/")
+    link.refresh_from_db()
+    assert link.revoked_at is None
+
+
+def test_the_hand_on_token_stays_out_of_logs(client, sandbox, caplog):
+    setup = passed_setup(client, "sachet")
+    address = make_link(client, setup)
+    assert redact(f"GET {address} 200") == "GET /h/[token]/ 200"
+    with caplog.at_level(logging.WARNING):
+        response = client.get(address + "nothing-here/")
+    assert response.status_code == 404
+    assert address not in caplog.text
+    response = client.get(address)
+    assert response["X-Setup-Reference"] == setup.reference
+
+
+def test_a_link_can_be_made_only_from_a_setup_that_can_see_its_instructions(client, sandbox):
+    setup = start(client, "sachet")  # no credentials yet: no instructions either
+    response = client.post(url(setup, "instructions") + "hand-on/")
+    assert response.status_code == 302 and response["Location"].endswith("/fields/")
+    assert not HandOnLink.objects.exists()
+
+
+def test_the_console_shows_each_link_and_when_it_was_opened_but_not_its_address(
+    client, sandbox, agent_client
+):
+    setup = passed_setup(client, "sachet")
+    address = make_link(client, setup)
+    Client().get(address)
+    Client().get(address)
+    html = agent_client.get(f"/console/s/{setup.reference}/").content.decode()
+    assert "Hand-on links" in html and "Opened 2 times" in html
+    token = setup.hand_on_links.get().token
+    assert token not in html and address not in html
