@@ -2,13 +2,14 @@
 
 import json
 import re
+from html import unescape
 
 import pytest
 from django.utils import timezone
 
 from wizard.catalog.instructions import VARIABLES, TemplateError, render, sample_values, validate
 from wizard.catalog.loader import DATA_FILE, load_catalog
-from wizard.catalog.models import InstructionTemplate, Platform
+from wizard.catalog.models import InstructionTemplate, Platform, Snippet
 from wizard.catalog.search import search_platforms
 from wizard.flow import services
 from wizard.flow.models import Setup
@@ -260,3 +261,42 @@ def test_staff_can_add_a_platform_and_customers_find_it(staff_client, client):
     assert response.status_code == 302, response.content.decode()[:2000]
     assert "Acme CRM" in client.get("/", {"q": "acme"}).content.decode()
     assert re.search(r'value="acme-crm"', client.get("/").content.decode())
+
+
+def test_staff_write_a_snippet_preview_it_with_hostile_values_and_publish_it(staff_client, client):
+    platform = Platform.objects.get(slug="sachet")
+    refused = staff_client.post(
+        "/admin/catalog/snippet/add/",
+        {
+            "platform": platform.pk,
+            "title": "config.yml",
+            "format": "yaml",
+            "position": 0,
+            "body": "providers:\n  clickatell:\n    password: '{{ password }}'\n",
+        },
+    )
+    assert refused.status_code == 200
+    assert "cannot be escaped there" in unescape(refused.content.decode())
+    published = Snippet.objects.get(platform=platform, title="config.yml")
+    staff_client.post(
+        f"/admin/catalog/snippet/{published.pk}/change/",
+        {
+            "platform": platform.pk,
+            "title": "config.yml",
+            "format": "yaml",
+            "position": 0,
+            "body": "providers:\n  clickatell:\n    user: {{ username }}\n    password: {{ password }}\n"
+            "    api_id: {{ api_key }}\n",
+        },
+    )
+    draft = Snippet.objects.get(platform=platform, status="draft")
+    assert draft.version == 2 and draft.created_by == "editor"
+    preview = unescape(staff_client.get(f"/admin/catalog/snippet/{draft.pk}/preview/").content.decode())
+    assert "password: YOUR_ACCOUNT_PASSWORD" in preview
+    assert 'password: "p&ss w#rd+%\'\\"\\\\"' in preview  # the sample password, escaped as YAML writes it
+    response = staff_client.post(
+        "/admin/catalog/snippet/", {"action": "publish_drafts", "_selected_action": [draft.pk]}, follow=True
+    )
+    assert "Published 1 draft(s)." in response.content.decode()
+    published.refresh_from_db()
+    assert published.status == "retired"

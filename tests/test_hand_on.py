@@ -156,3 +156,11 @@ def test_the_console_shows_each_link_and_when_it_was_opened_but_not_its_address(
     assert "Hand-on links" in html and "Opened 2 times" in html
     token = setup.hand_on_links.get().token
     assert token not in html and address not in html
+
+
+def test_the_downloaded_instructions_carry_the_snippets_with_placeholders(client, sandbox):
+    setup = passed_setup(client, "ruby-clickatell-gem")
+    text = client.get(f"/s/{setup.token}/instructions.md").content.decode()
+    assert f'## ~/.clickatell\n\n````\napi_key: YOUR_API_KEY\nusername: "{USERNAME}"\n' in text
+    assert "Replace YOUR_API_KEY and YOUR_ACCOUNT_PASSWORD" in text
+    assert PASSWORD not in text and REST_KEY not in text

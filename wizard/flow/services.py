@@ -651,6 +651,18 @@ def instructions_text(setup: Setup) -> str:
     ]
     lines += ["", "## " + gettext("What goes in each box"), ""]
     lines += [f"- {box.label}: {box.shows}" for box in instructions.boxes]
+    for snippet in instructions.snippets:
+        # Placeholders, never a secret; four backticks, so no snippet can close the fence.
+        lines += [
+            "",
+            f"## {snippet.title}",
+            "",
+            "````",
+            "".join(p.text for p in snippet.parts).rstrip("\n"),
+            "````",
+        ]
+        if snippet.placeholders:
+            lines += ["", f"Replace {' and '.join(snippet.placeholders)}, written as this file needs them."]
     notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings
     if notes:
         lines += ["", "## " + gettext("Watch out"), ""] + [f"- {note}" for note in notes]
