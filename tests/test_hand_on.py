@@ -2,6 +2,7 @@
 
 import logging
 import re
+import socket
 from datetime import timedelta
 from html import unescape
 
@@ -164,3 +165,74 @@ def test_the_downloaded_instructions_carry_the_snippets_with_placeholders(client
     assert f'## ~/.clickatell\n\n````\napi_key: YOUR_API_KEY\nusername: "{USERNAME}"\n' in text
     assert "Replace YOUR_API_KEY and YOUR_ACCOUNT_PASSWORD" in text
     assert PASSWORD not in text and REST_KEY not in text
+
+
+# --- e-mailing a link ---------------------------------------------------------------------------------
+
+
+def email_url(setup: Setup) -> str:
+    return url(setup, "instructions") + f"hand-on/{setup.hand_on_links.get().pk}/email/"
+
+
+def test_a_link_is_emailed_in_the_fixed_text_to_the_address_typed(client, sandbox, mailoutbox):
+    setup = passed_setup(client, "sachet")
+    address = make_link(client, setup)
+    response = client.post(email_url(setup), {"email": "colleague@example.com"}, follow=True)
+    assert "The link is on its way to colleague@example.com." in text(response)
+    [message] = mailoutbox
+    assert message.to == ["colleague@example.com"]
+    assert message.subject == f"Instructions to connect {setup.platform.name} to Clickatell"
+    assert f"http://testserver{address}" in message.body and "holds no password or API Key" in message.body
+    assert PASSWORD not in message.body and REST_KEY not in message.body
+    # Anything else posted with the address does not reach the message.
+    client.post(email_url(setup), {"email": "colleague@example.com", "message": "Click evil.example"})
+    assert "evil.example" not in mailoutbox[1].body and mailoutbox[1].body == message.body
+
+
+def test_a_wrong_address_is_said_on_the_page_and_kept(client, sandbox, mailoutbox):
+    setup = passed_setup(client, "sachet")
+    make_link(client, setup)
+    response = client.post(email_url(setup), {"email": "colleague at example"})
+    assert response.status_code == 400
+    html = text(response)
+    assert "Enter an e-mail address like name@example.com." in html and 'value="colleague at example"' in html
+    assert mailoutbox == []
+
+
+def test_emailed_links_have_their_own_budget(client, sandbox, mailoutbox, settings):
+    settings.PORTAL_HAND_ON_EMAIL_LIMITS = {"setup": "2/86400", "ip": "20/86400"}
+    setup = passed_setup(client, "sachet")
+    make_link(client, setup)
+    for n in range(2):
+        assert client.post(email_url(setup), {"email": f"c{n}@example.com"}).status_code == 302
+    refused = client.post(email_url(setup), {"email": "c3@example.com"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    html = text(refused)
+    assert "You've e-mailed this setup's links as often as you may for now." in html
+    assert 'value="c3@example.com"' in html
+    assert len(mailoutbox) == 2
+
+
+def test_a_revoked_link_is_not_emailed(client, sandbox, mailoutbox):
+    setup = passed_setup(client, "sachet")
+    make_link(client, setup)
+    link = setup.hand_on_links.get()
+    client.post(url(setup, "instructions") + f"hand-on/{link.pk}/revoke/")
+    response = client.post(email_url(setup), {"email": "colleague@example.com"}, follow=True)
+    assert "That link no longer works" in text(response) and mailoutbox == []
+
+
+def test_when_the_mail_server_refuses_the_page_says_so(client, sandbox, settings):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    setup = passed_setup(client, "sachet")
+    make_link(client, setup)
+    response = client.post(email_url(setup), {"email": "colleague@example.com"}, follow=True)
+    assert "We couldn't send the e-mail just now. Copy the link and send it yourself." in text(response)

@@ -24,7 +24,8 @@ PAGE, ANSWER, TEST_SEND = 4, 6, 8
 # budgets taken in a transaction (BEGIN, INSERT … ON CONFLICT DO NOTHING, a conditional UPDATE, COMMIT);
 # and after the send, the global budget charged (INSERT … ON CONFLICT DO NOTHING, UPDATE).
 DATABASE_COUNTERS = 7
-# A delivery check asks Clickatell too: its budgets are taken the same way (BEGIN, INSERT, UPDATE, COMMIT).
+# A delivery check asks Clickatell too, and e-mailing a hand-on link has budgets too: theirs are taken the
+# same way (BEGIN, INSERT, UPDATE, COMMIT).
 # (Starting a setup takes its one budget with an INSERT and an UPDATE, within an answer's six.)
 DELIVERY_CHECK_COUNTERS = 4
 
@@ -52,6 +53,10 @@ def with_past_attempts(setup: Setup, count: int = 40) -> None:
         TestAttempt(setup=setup, signature=setup.signature, destination_masked="+278…567", status="rejected")
         for _ in range(count)
     )
+
+
+def hand_on_email_budget() -> int:
+    return ANSWER if settings.REDIS_URL else ANSWER + DELIVERY_CHECK_COUNTERS
 
 
 def send_budget() -> int:
@@ -194,6 +199,11 @@ def test_the_instructions_with_snippets_and_hand_on_links_cost_a_page_or_an_answ
     with django_assert_max_num_queries(PAGE):  # with its links listed
         assert client.get(url(setup, "instructions")).content.decode().count("Revoke this link") == 3
     link = setup.hand_on_links.first()
+    with django_assert_max_num_queries(hand_on_email_budget()):
+        email = client.post(
+            url(setup, "instructions") + f"hand-on/{link.pk}/email/", {"email": "c@example.com"}
+        )
+        assert email.status_code == 302
     colleague = Client()
     with django_assert_max_num_queries(PAGE):  # the opening is recorded
         assert "CLICKATELL_PASS=" in colleague.get(f"/h/{link.token}/").content.decode()

@@ -291,6 +291,12 @@ PORTAL_DELIVERY_CHECK_LIMITS = {
     "setup": os.environ.get("PORTAL_LIMIT_DELIVERY_CHECKS_PER_SETUP", "1/10,30/3600"),
     "ip": os.environ.get("PORTAL_LIMIT_DELIVERY_CHECKS_PER_IP", "30/3600"),
 }
+# Hand-on links e-mailed from one setup and from one client (each e-mail goes to an address the customer
+# typed: the budget keeps the form from being used to send mail to strangers).
+PORTAL_HAND_ON_EMAIL_LIMITS = {
+    "setup": os.environ.get("PORTAL_LIMIT_HAND_ON_EMAILS_PER_SETUP", "5/86400"),
+    "ip": os.environ.get("PORTAL_LIMIT_HAND_ON_EMAILS_PER_IP", "20/86400"),
+}
 # Setups started from one client (choosing the app on the first page); agents' console starts are exempt.
 PORTAL_LIMIT_NEW_SETUPS_PER_IP = os.environ.get("PORTAL_LIMIT_NEW_SETUPS_PER_IP", "30/3600")
 # The request header (as in request.META, e.g. HTTP_X_FORWARDED_FOR) a trusted proxy sets; empty: none.
@@ -334,8 +340,12 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # --- E-mail: Django's error reports (DEBUG off) go to DJANGO_ADMINS -------------------------------
 ADMINS = env_list("DJANGO_ADMINS", "")
 SERVER_EMAIL = os.environ.get("DJANGO_SERVER_EMAIL", "portal-switch@localhost")
+# Mail (error reports, hand-on links) goes through SMTP; in development (DJANGO_DEBUG) it is written to the
+# server's output instead.
 MAILERS = {
-    "default": {
+    "default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if DEBUG
+    else {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "OPTIONS": {
             "host": os.environ.get("PORTAL_SMTP_HOST", "localhost"),
@@ -343,6 +353,7 @@ MAILERS = {
         },
     }
 }
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", SERVER_EMAIL)
 
 LOGGING = {
     "version": 1,

@@ -158,3 +158,14 @@ class PhoneForm(forms.Form):
                 % {"countries": ", ".join(allowed)}
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class HandOnEmailForm(forms.Form):
+    email = forms.EmailField(
+        label="Your colleague's e-mail address",
+        max_length=254,
+        error_messages={
+            "required": "Enter your colleague's e-mail address.",
+            "invalid": "Enter an e-mail address like name@example.com.",
+        },
+    )

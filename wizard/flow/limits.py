@@ -3,7 +3,8 @@ through us, and spending everyone's budgets with made-up keys.
 
 Every test send must pass several independent budgets at once (per setup, per client IP, per destination
 number, per API Key) and a global one that counts only the sends Clickatell authenticated. Checking a
-test's delivery has budgets of its own (per setup, per IP), and so has starting a setup (per IP). Counters
+test's delivery has budgets of its own (per setup, per IP), and so have starting a setup (per IP) and
+e-mailing a hand-on link (per setup, per IP). Counters
 live in a shared store with atomic updates, so they hold across processes and servers: the database by
 default, Redis when REDIS_URL is set. A call that any budget refuses consumes none of them and never
 reaches Clickatell.
@@ -179,6 +180,11 @@ def global_auth_failure_limits() -> list[Limit]:
 def delivery_check_limits(*, setup_id: int, client_ip: str) -> list[Limit]:
     keys = {"setup": f"setup:{setup_id}", "ip": f"ip:{client_ip}"}
     return _limits("check", settings.PORTAL_DELIVERY_CHECK_LIMITS, keys)
+
+
+def hand_on_email_limits(*, setup_id: int, client_ip: str) -> list[Limit]:
+    keys = {"setup": f"setup:{setup_id}", "ip": f"ip:{client_ip}"}
+    return _limits("handon", settings.PORTAL_HAND_ON_EMAIL_LIMITS, keys)
 
 
 def new_setup_limits(*, client_ip: str) -> list[Limit]:
@@ -498,6 +504,16 @@ DELIVERY_CHECK_MESSAGES = {
     "ip": _("Too many delivery checks have come from your network. Try again {wait}."),
 }
 NEW_SETUP_MESSAGE = _("Too many setups have been started from your network. Try again {wait}.")
+HAND_ON_EMAIL_MESSAGES = {
+    "setup": _(
+        "You've e-mailed this setup's links as often as you may for now. Try again {wait}, or copy the "
+        "link and send it yourself."
+    ),
+    "ip": _(
+        "Too many links have been e-mailed from your network. Try again {wait}, or copy the link and send "
+        "it yourself."
+    ),
+}
 
 
 def check_send(
@@ -612,6 +628,24 @@ def check_delivery_check(*, setup_id: int, client_ip: str, now: float | None = N
         setup_id,
         client_ip,
         "delivery check",
+    )
+
+
+def check_hand_on_email(*, setup_id: int, client_ip: str, now: float | None = None) -> Refusal | None:
+    """Take one e-mailed hand-on link from its budgets (per setup, per client)."""
+    refused = counters().take(
+        hand_on_email_limits(setup_id=setup_id, client_ip=client_ip), time.time() if now is None else now
+    )
+    if refused is None:
+        return None
+    message = HAND_ON_EMAIL_MESSAGES[refused.limit.name].format(wait=_wait_words(refused.retry_after))
+    return _refuse(
+        f"hand_on_emails_{refused.limit.name}",
+        refused.retry_after,
+        message,
+        setup_id,
+        client_ip,
+        "hand-on e-mail",
     )
 
 

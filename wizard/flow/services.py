@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import CharField, DateTimeField, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Now
@@ -698,6 +699,47 @@ def open_hand_on_link(token: str) -> HandOnLink | None:
     if link is not None and link.usable_at(timezone.now()):
         HandOnOpen.objects.create(link=link)
     return link
+
+
+# The e-mail is always this text: the customer chooses only the address, so the form cannot carry a
+# message of anyone's making.
+HAND_ON_EMAIL_SUBJECT = "Instructions to connect {app_name} to Clickatell"
+HAND_ON_EMAIL_BODY = """Hello,
+
+Someone asked Portal Switch to send you the instructions to connect {app_name} to Clickatell:
+
+{address}
+
+The page shows the steps and what goes in each setting. It holds no password or API Key: ask the person
+who sent it for those. The link works until {expires} UTC.
+
+Portal Switch
+"""
+
+
+def working_hand_on_link(setup: Setup, link_id: int) -> HandOnLink | None:
+    return setup.hand_on_links.filter(pk=link_id, revoked_at=None, expires_at__gt=timezone.now()).first()
+
+
+def email_hand_on_link(setup: Setup, link: HandOnLink, address: str, recipient: str) -> bool:
+    """E-mail the link in the fixed text above; False when the mail server would not take it."""
+    app_name = setup.platform.name if setup.platform else "your app"
+    try:
+        send_mail(
+            HAND_ON_EMAIL_SUBJECT.format(app_name=app_name),
+            HAND_ON_EMAIL_BODY.format(
+                app_name=app_name, address=address, expires=link.expires_at.strftime("%d %b %Y, %H:%M")
+            ),
+            None,
+            [recipient],
+        )
+    except OSError as error:  # smtplib's errors and a refused connection alike
+        log.warning(
+            "setup %s hand-on link %s not e-mailed: %s", setup.reference, link.pk, type(error).__name__
+        )
+        return False
+    log.info("setup %s hand-on link %s e-mailed", setup.reference, link.pk)
+    return True
 
 
 def purge_old_hand_on_links(before) -> int:

@@ -23,5 +23,8 @@ urlpatterns = [
         views.hand_on_revoke,
         name="hand_on_revoke",
     ),
+    path(
+        "s/<str:token>/instructions/hand-on/<int:link_id>/email/", views.hand_on_email, name="hand_on_email"
+    ),
     path("h/<str:token>/", views.hand_on_page, name="hand_on"),
 ]

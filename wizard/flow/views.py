@@ -17,7 +17,7 @@ from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
 
 from . import limits, services, steps
-from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, PhoneForm
+from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, HandOnEmailForm, PhoneForm
 from .models import Setup
 
 
@@ -437,7 +437,23 @@ def instructions_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS, move=False)
     if go:
         return go
-    return _render(
+    return _instructions_page(request, setup, progress)
+
+
+def _hand_on_address(request, link) -> str:
+    return request.build_absolute_uri(reverse("flow:hand_on", args=[link.token]))
+
+
+def _email_form(link_id: int, data=None) -> HandOnEmailForm:
+    # One form per link on the page: each needs its own ids.
+    return HandOnEmailForm(data, auto_id=f"hand-on-{link_id}-%s")
+
+
+def _instructions_page(request, setup, progress, bound_email=None, refusal=None, status=200):
+    """The instructions step; after an e-mail form that failed, with that form (its address kept) and
+    its message."""
+    bound_email = bound_email or {}
+    response = _render(
         request,
         "flow/instructions.html",
         {
@@ -445,14 +461,19 @@ def instructions_step(request, token: str):
             "instructions": services.instructions_for(setup),
             "secrets_held": progress.secrets_held,
             "hand_on_links": [
-                (link, request.build_absolute_uri(reverse("flow:hand_on", args=[link.token])))
+                (link, _hand_on_address(request, link), bound_email.get(link.pk) or _email_form(link.pk))
                 for link in services.hand_on_links(setup)
             ],
             "hand_on_days": settings.PORTAL_HAND_ON_DAYS,
+            "refusal": refusal,
         },
         setup,
+        status=status,
         progress=progress,
     )
+    if refusal:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 @never_cache
@@ -500,6 +521,30 @@ def hand_on_revoke(request, token: str, link_id: int):
     setup, _ = _setup_or_404(request, token)
     if services.revoke_hand_on_link(setup, link_id):
         messages.success(request, "The link is revoked: it no longer opens the instructions.")
+    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+
+
+@wizard_page
+@require_POST
+def hand_on_email(request, token: str, link_id: int):
+    """E-mail a link to a colleague, in a fixed text; the customer chooses only the address."""
+    setup, progress, go = _guarded_step(request, token, steps.INSTRUCTIONS)
+    if go:
+        return go
+    link = services.working_hand_on_link(setup, link_id)
+    if link is None:
+        messages.warning(request, "That link no longer works. Make a new one.")
+        return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+    form = _email_form(link_id, request.POST)
+    if not form.is_valid():
+        return _instructions_page(request, setup, progress, bound_email={link_id: form}, status=400)
+    refusal = limits.check_hand_on_email(setup_id=setup.pk, client_ip=limits.client_ip(request))
+    if refusal:
+        return _instructions_page(request, setup, progress, {link_id: form}, refusal, status=429)
+    if services.email_hand_on_link(setup, link, _hand_on_address(request, link), form.cleaned_data["email"]):
+        messages.success(request, f"The link is on its way to {form.cleaned_data['email']}.")
+    else:
+        messages.warning(request, "We couldn't send the e-mail just now. Copy the link and send it yourself.")
     return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
 
 
