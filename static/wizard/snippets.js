@@ -32,7 +32,7 @@
     python: jsonString,
     shell: function (value) { return "'" + value.replace(/'/g, "'\"'\"'") + "'"; },
     php: singleQuotedWithBackslashes,
-    dotenv: singleQuotedWithBackslashes,
+    dotenv: function (value) { return '"' + value.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"'; },
     properties: properties,
     text: function (value) { return value; }
   };

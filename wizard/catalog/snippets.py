@@ -31,7 +31,7 @@ FORMATS = {
     "yaml": "YAML: values become double-quoted scalars",
     "shell": "Command line: values become single-quoted shell words",
     "php": "PHP: values become single-quoted PHP strings",
-    "dotenv": "dotenv (.env): values become single-quoted",
+    "dotenv": "dotenv (.env): values become double-quoted",
     "json": "JSON: values become JSON strings",
     "python": "Python: values become string literals",
     "properties": "Java .properties: values are backslash-escaped",
@@ -50,8 +50,15 @@ class SnippetError(ValueError):
 
 
 def _single_quoted_with_backslashes(value: str) -> str:
-    """PHP and dotenv single quotes: a backslash and a quote are each escaped with a backslash."""
+    """PHP's single quotes: a backslash and a quote are each escaped with a backslash."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _dotenv(value: str) -> str:
+    """dotenv's double quotes, which PHP's phpdotenv (Laravel) and python-dotenv read alike: a backslash and
+    a double quote are escaped with a backslash. (Single quotes would not do: phpdotenv has no escape in
+    them, so a value could hold neither a quote nor a backslash there.)"""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _properties(value: str) -> str:
@@ -83,7 +90,7 @@ ENCODERS = {
     "python": lambda value: json.dumps(value, ensure_ascii=False),
     "shell": lambda value: "'" + value.replace("'", "'\"'\"'") + "'",
     "php": _single_quoted_with_backslashes,
-    "dotenv": _single_quoted_with_backslashes,
+    "dotenv": _dotenv,
     "properties": _properties,
     "text": lambda value: value,
 }
