@@ -14,7 +14,7 @@ from django.utils import timezone
 from wizard.flow.models import HandOnLink, HandOnOpen, Setup
 from wizard.vault.redaction import redact
 
-from .conftest import PASSWORD, REST_KEY, USERNAME
+from .conftest import HTTP_KEY, PASSWORD, REST_KEY, USERNAME
 from .journeys import send_test_sms, start, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
@@ -236,3 +236,14 @@ def test_when_the_mail_server_refuses_the_page_says_so(client, sandbox, settings
     make_link(client, setup)
     response = client.post(email_url(setup), {"email": "colleague@example.com"}, follow=True)
     assert "We couldn't send the e-mail just now. Copy the link and send it yourself." in text(response)
+
+
+def test_an_app_said_to_show_other_boxes_gets_no_snippet_written_for_its_usual_ones(client, sandbox):
+    setup = walk_to_test(
+        client,
+        "sachet",
+        {"api_key": HTTP_KEY},
+        fields={"different": "1", "app_fields": "api_key", "portal_integration": "platform_http"},
+    )
+    assert setup.signature == "platform_http"
+    assert "Ready to paste" not in text(client.get(url(setup, "instructions")))

@@ -625,6 +625,10 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
 
 
 def _snippets(setup: Setup) -> list[ShownSnippet]:
+    """The app's snippets, when the customer's app is set up the way the catalog knows it (one that
+    shows different boxes gets the boxes only)."""
+    if not setup.platform or setup.platform.signature != setup.signature:
+        return []
     shown = []
     for snippet in published_snippets(setup.platform):
         try:
