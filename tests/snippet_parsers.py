@@ -1,16 +1,16 @@
 """Each snippet format's real parser, for the round trips: what the app would read from the text.
 
 The parsers are the formats' own (PyYAML, urllib.parse, shlex, python-dotenv, jproperties, json, ast);
-Symfony's DSN is read by its documented rules (parse_url, then urldecode of each part), which
-urllib.parse.urlsplit and unquote_plus follow; PHP's single-quoted strings by the PHP manual's rules
-(\\\\ is a backslash, \\' a quote, every other character as it is), as no PHP is installed here.
+PHP by PHP itself (Debian's php-cli, which ./portal test installs); Symfony's DSN by its documented rules
+(parse_url, then urldecode of each part), which urllib.parse.urlsplit and unquote_plus follow.
 """
 
 import ast
 import io
 import json
-import re
 import shlex
+import subprocess
+import tempfile
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import yaml
@@ -45,12 +45,20 @@ def _dsn(text: str) -> list:
     return [_url(value, decode=unquote_plus) for value in values.values()]
 
 
-_PHP_SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'", re.DOTALL)
+# Runs the file and prints the constants and variables it defined (only those), as JSON.
+_PHP_DUMP = (
+    "$before = get_defined_vars(); include $argv[1];"
+    " $vars = array_diff_key(get_defined_vars(), $before, ['before' => 0]);"
+    " echo json_encode(['constants' => get_defined_constants(true)['user'] ?? [], 'vars' => $vars]);"
+)
 
 
-def _php(text: str) -> list[str]:
-    code = re.sub(r"^\s*//.*$", "", text, flags=re.MULTILINE)
-    return [re.sub(r"\\([\\'])", r"\1", literal) for literal in _PHP_SINGLE_QUOTED.findall(code)]
+def _php(text: str) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".php", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        ran = subprocess.run(["php", "-r", _PHP_DUMP, file.name], capture_output=True, text=True, check=True)
+    return json.loads(ran.stdout)
 
 
 def _python(text: str) -> list:
