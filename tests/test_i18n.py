@@ -20,7 +20,7 @@ from wizard.flow import services
 from wizard.flow.models import Setup
 
 from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME, sign_in_verified
-from .journeys import send_token, url
+from .journeys import send_test_sms, send_token, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
 
@@ -446,3 +446,56 @@ def test_the_admin_previews_a_template_with_sample_values_in_its_language(client
     preview = client.get(f"/admin/catalog/instructiontemplate/{french.pk}/preview/")
     assert lang_of(preview) == "en"  # the admin's own words stay English
     assert "collez votre API Key (qui se termine par …Xy==)" in text(preview)
+
+
+# --- snippets and hand-on links in the setup's language ------------------------------------------------
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_snippets_and_hand_on_links_meet_no_english_sentence_we_wrote(
+    language, sandbox, mailoutbox, settings
+):
+    """The snippets' page, a hand-on link made, e-mailed (a wrong address, a spent budget) and revoked, the
+    e-mail itself and the colleague's page: all in the setup's language, even for a colleague whose browser
+    asks for English. The snippets themselves are the app's syntax, the same in every language."""
+    settings.PORTAL_HAND_ON_EMAIL_LIMITS = {"setup": "1/86400", "ip": "20/86400"}
+    customer = Client(headers={"accept-language": language})
+    english = english_sentences(language)
+    setup = walk_to_test(
+        customer, "sachet", {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+    )
+    assert setup.language == language
+    send_test_sms(customer, setup)
+    customer.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    instructions = url(setup, "instructions")
+    pages = [customer.get(instructions)]
+    assert 'data-slot="password">YOUR_ACCOUNT_PASSWORD<' in text(pages[0])  # the snippet as the app reads it
+    pages.append(customer.post(instructions + "hand-on/", follow=True))
+    link = setup.hand_on_links.get()
+    email = instructions + f"hand-on/{link.pk}/email/"
+    pages.append(customer.post(email, {"email": "colleague at example"}))  # a wrong address
+    assert pages[-1].status_code == 400
+    pages.append(customer.post(email, {"email": "colleague@example.com"}, follow=True))
+    pages.append(customer.post(email, {"email": "other@example.com"}))  # the setup's budget is spent
+    assert pages[-1].status_code == 429
+    colleague = Client(headers={"accept-language": "en"})
+    opened = colleague.get(f"/h/{link.token}/")
+    assert opened.status_code == 200 and lang_of(opened) == language
+    assert 'data-slot="api_key">YOUR_API_KEY<' in text(opened)
+    pages.append(opened)
+    pages.append(customer.post(instructions + f"hand-on/{link.pk}/revoke/", follow=True))
+    revoked = colleague.get(f"/h/{link.token}/")
+    assert revoked.status_code == 410 and lang_of(revoked) == language
+    pages.append(revoked)
+    for page in pages:
+        assert lang_of(page) == language
+        assert sorted(sentence for sentence in english if sentence in text(page)) == []
+    [message] = mailoutbox
+    assert f"http://testserver/h/{link.token}/" in message.body
+    assert [s for s in english if s in message.subject or s in message.body] == []
+    with translation.override(language):
+        month = formats.date_format(link.expires_at, "M")  # the link's end, its month in the language
+    assert f" {month} " in message.body and PASSWORD not in message.body and REST_KEY not in message.body
+    download = customer.get(f"/s/{setup.token}/instructions.md").content.decode()
+    assert "YOUR_ACCOUNT_PASSWORD" in download
+    assert [s for s in english if s in download] == []

@@ -162,10 +162,10 @@ class PhoneForm(forms.Form):
 
 class HandOnEmailForm(forms.Form):
     email = forms.EmailField(
-        label="Your colleague's e-mail address",
+        label=_("Your colleague's e-mail address"),
         max_length=254,
         error_messages={
-            "required": "Enter your colleague's e-mail address.",
-            "invalid": "Enter an e-mail address like name@example.com.",
+            "required": _("Enter your colleague's e-mail address."),
+            "invalid": _("Enter an e-mail address like name@example.com."),
         },
     )

@@ -3,15 +3,15 @@
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import CharField, DateTimeField, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Now
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
@@ -640,6 +640,18 @@ def _snippets(setup: Setup) -> list[ShownSnippet]:
     return shown
 
 
+def _replace_words(placeholders: list[str]) -> str:
+    """The download's line under a snippet naming its placeholders (which stay as the snippet writes them)."""
+    if len(placeholders) == 1:
+        return gettext("Replace %(placeholder)s, written as this file needs it.") % {
+            "placeholder": placeholders[0]
+        }
+    return gettext("Replace %(first)s and %(last)s, written as this file needs them.") % {
+        "first": ", ".join(placeholders[:-1]),
+        "last": placeholders[-1],
+    }
+
+
 def instructions_text(setup: Setup) -> str:
     """A plain-text copy for download: the same steps, no secrets."""
     instructions = instructions_for(setup, record=False)
@@ -667,7 +679,7 @@ def instructions_text(setup: Setup) -> str:
             "````",
         ]
         if snippet.placeholders:
-            lines += ["", f"Replace {' and '.join(snippet.placeholders)}, written as this file needs them."]
+            lines += ["", _replace_words(snippet.placeholders)]
     notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings
     if notes:
         lines += ["", "## " + gettext("Watch out"), ""] + [f"- {note}" for note in notes]
@@ -705,20 +717,21 @@ def open_hand_on_link(token: str) -> HandOnLink | None:
     return link
 
 
-# The e-mail is always this text: the customer chooses only the address, so the form cannot carry a
-# message of anyone's making.
-HAND_ON_EMAIL_SUBJECT = "Instructions to connect {app_name} to Clickatell"
-HAND_ON_EMAIL_BODY = """Hello,
-
-Someone asked Portal Switch to send you the instructions to connect {app_name} to Clickatell:
-
-{address}
-
-The page shows the steps and what goes in each setting. It holds no password or API Key: ask the person
-who sent it for those. The link works until {expires} UTC.
-
-Portal Switch
-"""
+# The e-mail is always this text, in the setup's language: the customer chooses only the address, so the
+# form cannot carry a message of anyone's making.
+HAND_ON_EMAIL_SUBJECT = gettext_lazy("Instructions to connect %(app)s to Clickatell")
+HAND_ON_EMAIL_BODY = gettext_lazy(
+    "Hello,\n"
+    "\n"
+    "Someone asked Portal Switch to send you the instructions to connect %(app)s to Clickatell:\n"
+    "\n"
+    "%(address)s\n"
+    "\n"
+    "The page shows the steps and what goes in each setting. It holds no password or API Key: ask the person\n"
+    "who sent it for those. The link works until %(expires)s UTC.\n"
+    "\n"
+    "Portal Switch\n"
+)
 
 
 def working_hand_on_link(setup: Setup, link_id: int) -> HandOnLink | None:
@@ -727,16 +740,14 @@ def working_hand_on_link(setup: Setup, link_id: int) -> HandOnLink | None:
 
 def email_hand_on_link(setup: Setup, link: HandOnLink, address: str, recipient: str) -> bool:
     """E-mail the link in the fixed text above; False when the mail server would not take it."""
-    app_name = setup.platform.name if setup.platform else "your app"
+    with translation.override(setup.language):
+        app_name = setup.platform.name if setup.platform else gettext("your app")
+        # The link's end in UTC, its month's name in the language.
+        expires = dateformat.format(link.expires_at.astimezone(UTC), "j M Y, H:i")
+        subject = str(HAND_ON_EMAIL_SUBJECT) % {"app": app_name}
+        body = str(HAND_ON_EMAIL_BODY) % {"app": app_name, "address": address, "expires": expires}
     try:
-        send_mail(
-            HAND_ON_EMAIL_SUBJECT.format(app_name=app_name),
-            HAND_ON_EMAIL_BODY.format(
-                app_name=app_name, address=address, expires=link.expires_at.strftime("%d %b %Y, %H:%M")
-            ),
-            None,
-            [recipient],
-        )
+        send_mail(subject, body, None, [recipient])
     except OSError as error:  # smtplib's errors and a refused connection alike
         log.warning(
             "setup %s hand-on link %s not e-mailed: %s", setup.reference, link.pk, type(error).__name__

@@ -511,7 +511,7 @@ def hand_on_create(request, token: str):
     if go:
         return go
     services.create_hand_on_link(setup)
-    messages.success(request, "Your link is ready. Copy it below and send it to your colleague.")
+    messages.success(request, gettext("Your link is ready. Copy it below and send it to your colleague."))
     return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
 
 
@@ -520,7 +520,7 @@ def hand_on_create(request, token: str):
 def hand_on_revoke(request, token: str, link_id: int):
     setup, _ = _setup_or_404(request, token)
     if services.revoke_hand_on_link(setup, link_id):
-        messages.success(request, "The link is revoked: it no longer opens the instructions.")
+        messages.success(request, gettext("The link is revoked: it no longer opens the instructions."))
     return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
 
 
@@ -533,7 +533,7 @@ def hand_on_email(request, token: str, link_id: int):
         return go
     link = services.working_hand_on_link(setup, link_id)
     if link is None:
-        messages.warning(request, "That link no longer works. Make a new one.")
+        messages.warning(request, gettext("That link no longer works. Make a new one."))
         return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
     form = _email_form(link_id, request.POST)
     if not form.is_valid():
@@ -542,9 +542,14 @@ def hand_on_email(request, token: str, link_id: int):
     if refusal:
         return _instructions_page(request, setup, progress, {link_id: form}, refusal, status=429)
     if services.email_hand_on_link(setup, link, _hand_on_address(request, link), form.cleaned_data["email"]):
-        messages.success(request, f"The link is on its way to {form.cleaned_data['email']}.")
+        messages.success(
+            request,
+            gettext("The link is on its way to %(address)s.") % {"address": form.cleaned_data["email"]},
+        )
     else:
-        messages.warning(request, "We couldn't send the e-mail just now. Copy the link and send it yourself.")
+        messages.warning(
+            request, gettext("We couldn't send the e-mail just now. Copy the link and send it yourself.")
+        )
     return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
 
 
@@ -556,6 +561,9 @@ def hand_on_page(request, token: str):
     if link is None:
         raise Http404("No such link.")
     request.setup_reference = link.setup.reference  # the link's token stays out of the access log
+    # The page speaks the setup's language, whatever the colleague's browser asks for.
+    translation.activate(link.setup.language)
+    request.LANGUAGE_CODE = link.setup.language
     if not link.usable_at(timezone.now()):
         return render(request, "flow/hand_on.html", {"link": link, "gone": True}, status=410)
     return render(
