@@ -63,7 +63,7 @@ class RedactingReporterFilter(SafeExceptionReporterFilter):
 class RedactingExceptionReporter(ExceptionReporter):
     """Error reports (the debug page and the e-mail to admins) without customers' links: the request's
     own token wherever the report shows it (its URL, headers, a view's ``token`` argument) and any other
-    ``/s/<token>`` link (a Referer, say) become ``[token]``, as in the logs."""
+    ``/s/<token>`` or ``/h/<token>`` link (a Referer, say) become ``[token]``, as in the logs."""
 
     def get_traceback_html(self):
         return self.without_links(super().get_traceback_html())
