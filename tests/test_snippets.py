@@ -9,7 +9,7 @@ from wizard.catalog import snippets
 from wizard.catalog.admin import SnippetForm
 from wizard.catalog.loader import DATA_FILE, load_catalog
 from wizard.catalog.models import Platform, Snippet
-from wizard.catalog.templates import publish_snippet, published_snippets
+from wizard.catalog.templates import publish, published_snippets
 
 from .snippet_parsers import SENTINELS, assert_round_trip, parse, strings
 
@@ -170,7 +170,7 @@ def test_the_loader_publishes_the_seeded_snippets_once_and_staff_versions_replac
         platform=platform, title=".env", format="dotenv", version=2, body="CLICKATELL_PASS={{ password }}\n"
     )
     assert [s.version for s in published_snippets(platform)] == [1, 1]  # a draft shows nowhere
-    publish_snippet(draft)
+    publish(draft)
     shown = published_snippets(platform)
     assert [(s.title, s.version) for s in shown] == [(".env", 2), ("config/services.php", 1)]
     assert Snippet.objects.get(platform=platform, title=".env", version=1).status == Snippet.RETIRED

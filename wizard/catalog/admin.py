@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from . import snippets
 from .instructions import VARIABLES, render, sample_values, validate
 from .models import InstructionTemplate, Platform, Snippet
-from .templates import next_snippet_version, next_version, publish, publish_snippet
+from .templates import next_version, publish
 
 
 @admin.register(Platform)
@@ -54,6 +54,58 @@ class PlatformAdmin(admin.ModelAdmin):
         return ", ".join(names[code] for code in platform.untranslated_languages()) or "—"
 
 
+class VersionedAdmin(admin.ModelAdmin):
+    """The admin of a versioned text (models.Versioned): an edit of a published version becomes a new
+    draft, drafts are published from the list, and each version has a preview page, drawn by the
+    subclass's ``preview_view(request, pk)``."""
+
+    readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
+    actions = ["publish_drafts"]
+
+    def preview_url_name(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_preview"
+
+    def preview(self, obj):
+        if not obj.pk:
+            return "Save first to preview."
+        return format_html(
+            '<a href="{}">Preview with sample values</a>',
+            reverse(f"admin:{self.preview_url_name()}", args=[obj.pk]),
+        )
+
+    def save_model(self, request, obj, form, change):
+        # A published (or retired) version is never changed in place: the edit becomes a new draft.
+        if change and obj.status != obj.DRAFT:
+            obj.pk = None  # saved as a new row
+            obj.status = obj.DRAFT
+            obj.published_at = None
+            messages.info(request, "Saved as a new draft version; the published version is unchanged.")
+        if obj.pk is None:
+            obj.version = next_version(obj)
+        obj.created_by = request.user.get_username()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Publish the selected drafts")
+    def publish_drafts(self, request, queryset):
+        drafts = list(queryset.filter(status=self.model.DRAFT))
+        for draft in drafts:
+            publish(draft)
+        self.message_user(request, f"Published {len(drafts) or 'no'} draft(s).")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name=self.preview_url_name(),
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk):
+        raise NotImplementedError
+
+
 class InstructionTemplateForm(forms.ModelForm):
     class Meta:
         model = InstructionTemplate
@@ -78,50 +130,11 @@ class InstructionTemplateForm(forms.ModelForm):
 
 
 @admin.register(InstructionTemplate)
-class InstructionTemplateAdmin(admin.ModelAdmin):
+class InstructionTemplateAdmin(VersionedAdmin):
     form = InstructionTemplateForm
     list_display = ["__str__", "language", "status", "version", "published_at", "created_by", "preview"]
     list_filter = ["status", "language", "signature"]
     search_fields = ["platform__name", "body"]
-    readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
-    actions = ["publish_drafts"]
-
-    def preview(self, obj):
-        if not obj.pk:
-            return "Save first to preview."
-        return format_html(
-            '<a href="{}">Preview with sample values</a>',
-            reverse("admin:catalog_instructiontemplate_preview", args=[obj.pk]),
-        )
-
-    def save_model(self, request, obj, form, change):
-        # A published (or retired) version is never changed in place: the edit becomes a new draft.
-        if change and obj.status != InstructionTemplate.DRAFT:
-            obj.pk = None  # saved as a new row
-            obj.status = InstructionTemplate.DRAFT
-            obj.published_at = None
-            messages.info(request, "Saved as a new draft version; the published version is unchanged.")
-        if obj.pk is None:
-            obj.version = next_version(obj)
-        obj.created_by = request.user.get_username()
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Publish the selected drafts")
-    def publish_drafts(self, request, queryset):
-        drafts = list(queryset.filter(status=InstructionTemplate.DRAFT))
-        for template in drafts:
-            publish(template)
-        self.message_user(request, f"Published {len(drafts) or 'no'} draft(s).")
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="catalog_instructiontemplate_preview",
-            ),
-            *super().get_urls(),
-        ]
 
     def preview_view(self, request, pk):
         template = self.get_object(request, pk)
@@ -161,50 +174,11 @@ class SnippetForm(forms.ModelForm):
 
 
 @admin.register(Snippet)
-class SnippetAdmin(admin.ModelAdmin):
+class SnippetAdmin(VersionedAdmin):
     form = SnippetForm
     list_display = ["__str__", "format", "status", "version", "published_at", "created_by", "preview"]
     list_filter = ["status", "format"]
     search_fields = ["platform__name", "title", "body"]
-    readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
-    actions = ["publish_drafts"]
-
-    def preview(self, obj):
-        if not obj.pk:
-            return "Save first to preview."
-        return format_html(
-            '<a href="{}">Preview with sample values</a>',
-            reverse("admin:catalog_snippet_preview", args=[obj.pk]),
-        )
-
-    def save_model(self, request, obj, form, change):
-        # A published (or retired) version is never changed in place: the edit becomes a new draft.
-        if change and obj.status != Snippet.DRAFT:
-            obj.pk = None
-            obj.status = Snippet.DRAFT
-            obj.published_at = None
-            messages.info(request, "Saved as a new draft version; the published version is unchanged.")
-        if obj.pk is None:
-            obj.version = next_snippet_version(obj)
-        obj.created_by = request.user.get_username()
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Publish the selected drafts")
-    def publish_drafts(self, request, queryset):
-        drafts = list(queryset.filter(status=Snippet.DRAFT))
-        for snippet in drafts:
-            publish_snippet(snippet)
-        self.message_user(request, f"Published {len(drafts) or 'no'} draft(s).")
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="catalog_snippet_preview",
-            ),
-            *super().get_urls(),
-        ]
 
     def preview_view(self, request, pk):
         snippet = self.get_object(request, pk)

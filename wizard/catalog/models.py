@@ -103,14 +103,44 @@ class Platform(models.Model):
         return next((label for label, r, _ in self.field_roles() if r == role), default)
 
 
-class InstructionTemplate(models.Model):
-    """Staff-written setup steps: for one platform, or the generic text for a signature (unlisted apps).
+class Versioned(models.Model):
+    """Staff-written text that customers see, kept in numbered versions of one subject (what the text is
+    for: see ``subject_filter``).
 
     Editing never changes a published version: saving a change makes a new draft version; publishing a
-    draft makes it what customers see. The wizard records which version each customer was shown.
+    draft makes it what customers see and retires the version it replaces (templates.py).
     """
 
     DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
+
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(
+        max_length=10,
+        default=DRAFT,
+        choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")],
+    )
+    # Each kind declares its own ``body``: its help text says what the body is written in.
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def subject_filter(self) -> dict:
+        """The lookups that select every version of the same subject as this one."""
+        raise NotImplementedError
+
+    def versions(self) -> models.QuerySet:
+        """Every version of this one's subject, this one included once it is saved."""
+        return type(self).objects.filter(**self.subject_filter())
+
+
+class InstructionTemplate(Versioned):
+    """Staff-written setup steps: for one platform, or the generic text for a signature (unlisted apps).
+
+    The wizard records which version each customer was shown.
+    """
 
     platform = models.ForeignKey(
         Platform, null=True, blank=True, on_delete=models.CASCADE, related_name="instruction_templates"
@@ -123,16 +153,7 @@ class InstructionTemplate(models.Model):
     )
     # A version per language; the wizard falls back to English, with a note, where a language has none.
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
-    version = models.PositiveIntegerField(default=1)
-    status = models.CharField(
-        max_length=10,
-        default=DRAFT,
-        choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")],
-    )
     body = models.TextField(help_text="One step per line. Placeholders look like {{ app_name }}.")
-    created_at = models.DateTimeField(default=timezone.now)
-    published_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["platform__name", "signature", "language", "-version"]
@@ -147,16 +168,19 @@ class InstructionTemplate(models.Model):
         subject = self.platform.name if self.platform_id else f"generic {self.signature}"
         return f"{subject} [{self.language}] v{self.version} ({self.status})"
 
+    def subject_filter(self) -> dict:
+        """The same platform (or generic signature) and language."""
+        if self.platform_id:
+            return {"platform_id": self.platform_id, "language": self.language}
+        return {"platform": None, "signature": self.signature, "language": self.language}
 
-class Snippet(models.Model):
+
+class Snippet(Versioned):
     """A staff-written, ready-to-paste piece of an app's configuration (a file, URL, DSN or command line)
     in the app's own syntax; its format decides how each placeholder's value is escaped (snippets.py).
 
-    Versioned like InstructionTemplate: a change is saved as a new draft; publishing it retires the
-    version customers saw for the same platform and title.
+    Its versions are those with the same platform and title.
     """
-
-    DRAFT, PUBLISHED, RETIRED = "draft", "published", "retired"
 
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="snippets")
     title = models.CharField(
@@ -165,18 +189,9 @@ class Snippet(models.Model):
     )
     format = models.CharField(max_length=12, choices=list(FORMATS.items()))
     position = models.PositiveSmallIntegerField(default=0, help_text="Order on the page (lowest first).")
-    version = models.PositiveIntegerField(default=1)
-    status = models.CharField(
-        max_length=10,
-        default=DRAFT,
-        choices=[(DRAFT, "Draft"), (PUBLISHED, "Published"), (RETIRED, "Retired")],
-    )
     body = models.TextField(
         help_text="The app's own syntax. Placeholders: {{ username }}, {{ password }}, {{ api_key }}."
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    published_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["platform__name", "position", "title", "-version"]
@@ -188,3 +203,6 @@ class Snippet(models.Model):
 
     def __str__(self):
         return f"{self.platform.name}: {self.title} v{self.version} ({self.status})"
+
+    def subject_filter(self) -> dict:
+        return {"platform_id": self.platform_id, "title": self.title}

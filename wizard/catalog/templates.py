@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from .models import InstructionTemplate, Platform, Snippet
+from .models import InstructionTemplate, Platform, Snippet, Versioned
 
 
 def published_template(
@@ -32,27 +32,19 @@ def published_template(
     )
 
 
-def subject_filter(template: InstructionTemplate) -> dict:
-    """The versions one template is among: the same platform (or generic signature) and language."""
-    if template.platform_id:
-        return {"platform_id": template.platform_id, "language": template.language}
-    return {"platform": None, "signature": template.signature, "language": template.language}
-
-
-def next_version(template: InstructionTemplate) -> int:
-    latest = InstructionTemplate.objects.filter(**subject_filter(template)).order_by("-version").first()
+def next_version(text: Versioned) -> int:
+    latest = text.versions().order_by("-version").first()
     return (latest.version if latest else 0) + 1
 
 
 @transaction.atomic
-def publish(template: InstructionTemplate) -> None:
-    """Make a draft what customers see; the version it replaces is retired, not changed."""
-    InstructionTemplate.objects.filter(
-        status=InstructionTemplate.PUBLISHED, **subject_filter(template)
-    ).exclude(pk=template.pk).update(status=InstructionTemplate.RETIRED)
-    template.status = InstructionTemplate.PUBLISHED
-    template.published_at = timezone.now()
-    template.save(update_fields=["status", "published_at"])
+def publish(text: Versioned) -> None:
+    """Make a draft what customers see; the version of the same subject it replaces is retired, not
+    changed."""
+    text.versions().filter(status=Versioned.PUBLISHED).exclude(pk=text.pk).update(status=Versioned.RETIRED)
+    text.status = Versioned.PUBLISHED
+    text.published_at = timezone.now()
+    text.save(update_fields=["status", "published_at"])
 
 
 def published_snippets(platform: Platform | None) -> list[Snippet]:
@@ -60,23 +52,3 @@ def published_snippets(platform: Platform | None) -> list[Snippet]:
     if platform is None:
         return []
     return list(platform.snippets.filter(status=Snippet.PUBLISHED).order_by("position", "title"))
-
-
-def next_snippet_version(snippet: Snippet) -> int:
-    latest = (
-        Snippet.objects.filter(platform_id=snippet.platform_id, title=snippet.title)
-        .order_by("-version")
-        .first()
-    )
-    return (latest.version if latest else 0) + 1
-
-
-@transaction.atomic
-def publish_snippet(snippet: Snippet) -> None:
-    """Make a draft what customers see; the version with the same title it replaces is retired."""
-    Snippet.objects.filter(
-        status=Snippet.PUBLISHED, platform_id=snippet.platform_id, title=snippet.title
-    ).exclude(pk=snippet.pk).update(status=Snippet.RETIRED)
-    snippet.status = Snippet.PUBLISHED
-    snippet.published_at = timezone.now()
-    snippet.save(update_fields=["status", "published_at"])
