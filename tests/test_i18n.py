@@ -16,7 +16,7 @@ from django.views.defaults import server_error
 
 from wizard.catalog.loader import load_catalog
 from wizard.catalog.models import InstructionTemplate, Platform
-from wizard.flow import services
+from wizard.flow import services, steps
 from wizard.flow.models import Setup
 
 from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME, sign_in_verified
@@ -240,6 +240,31 @@ def test_instructions_come_in_the_setups_language(client):
     assert "ne sont pas encore rédigées dans votre langue" not in page
     download = client.get(f"/s/{setup.token}/instructions.md").content.decode()
     assert download.startswith(f"# Connecter {name} à Clickatell") and "Référence : " in download
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_copy_button_says_copied_in_the_setups_language(client, language):
+    """The scripts hold no words: each copy button carries its "Copied" from the page (static/wizard)."""
+    platform = Platform.objects.get(slug="sachet")  # a username box and a snippet, each with its button
+    setup = Setup.objects.create(
+        platform=platform,
+        signature=platform.signature,
+        app_fields=steps.app_fields_of(platform.signature_enum),
+        username=USERNAME,
+        api_key_hint="Ab==",
+        credentials_saved_at=timezone.now(),
+        test_passed_at=timezone.now(),
+        language=language,
+    )
+    services.create_hand_on_link(setup)
+    page = client.get(url(setup, "instructions")).content.decode()
+    buttons = re.findall(r'<button type="button" class="copy[^"]*"[^>]*>', page)
+    with translation.override(language):
+        copied = translation.gettext("Copied")
+    assert copied != "Copied"
+    assert len(buttons) == 3 and all(f'data-copied-label="{copied}"' in button for button in buttons), buttons
+    for script in ["app.js", "snippets.js"]:
+        assert '"Copied"' not in (ROOT / "static" / "wizard" / script).read_text()
 
 
 def test_a_language_without_its_version_falls_back_to_english_with_a_note(client):

@@ -1,11 +1,12 @@
 // Small enhancements only: every page works without this file.
 (function () {
   function enhance(root) {
+    // Each button carries its "copied" word in the page's language (data-copied-label): no words in here.
     root.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
       if (!navigator.clipboard) return;
       button.hidden = false;
       button.addEventListener("click", function () {
-        navigator.clipboard.writeText(button.dataset.copy).then(function () { button.textContent = "Copied"; });
+        navigator.clipboard.writeText(button.dataset.copy).then(function () { button.textContent = button.dataset.copiedLabel; });
       });
     });
     root.querySelectorAll("button.print").forEach(function (button) {

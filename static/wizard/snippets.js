@@ -67,7 +67,7 @@
       button.addEventListener("click", function () {
         var code = button.parentNode.querySelector("pre code");
         navigator.clipboard.writeText(code.textContent).then(function () {
-          button.textContent = "Copied";
+          button.textContent = button.dataset.copiedLabel;
           window.setTimeout(function () { button.textContent = label; }, 2000);
         });
       });

@@ -119,6 +119,28 @@ def test_a_snippet_filled_in_and_copied_is_the_expected_text_and_nothing_is_sent
             assert form not in recorded
 
 
+def test_in_french_the_copy_buttons_say_so_in_french(browser, live_server, catalog, sandbox, request):
+    setup = passed_setup("sachet")
+    setup.language = "fr"
+    setup.save(update_fields=["language"])
+    context = browser.new_context(locale="fr-FR", permissions=["clipboard-read", "clipboard-write"])
+    customer = Checked(context.new_page(), live_server.url, request.node.name)
+    page = customer.page
+    customer.goto(f"/s/{setup.token}/instructions/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+
+    # The username's button (app.js) and the snippet's (snippets.js).
+    page.get_by_role("button", name="Copier", exact=True).click()
+    expect(page.locator(".box.role-username button.copy")).to_have_text("Copié")
+    assert page.evaluate("navigator.clipboard.readText()") == USERNAME
+    page.get_by_role("button", name="Copier config.yml").click()
+    expect(page.locator("button.copy-snippet")).to_have_text("Copié")
+    assert f'user: "{USERNAME}"' in page.evaluate("navigator.clipboard.readText()")
+    customer.check("copied in French")
+    context.close()
+    customer.assert_clean()
+
+
 @pytest.mark.parametrize("checked", [False], indirect=True, ids=["nojs"])
 def test_without_javascript_the_snippet_shows_placeholders_and_says_what_to_replace(checked):
     setup = passed_setup("zabbix-sms-client")
