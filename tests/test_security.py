@@ -333,6 +333,81 @@ def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_k
     assert "/s/[token]/credentials/" in html and token not in html
 
 
+@pytest.fixture
+def opening_a_hand_on_link_fails_on_the_database(db):
+    """The database refuses the row that records a hand-on link's opening, while the link's page is served."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_open() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_open BEFORE INSERT ON flow_handonopen FOR EACH ROW EXECUTE FUNCTION refuse_open()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_open BEFORE INSERT ON flow_handonopen "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+
+
+def failed_hand_on_page(client) -> tuple[object, list[str]]:
+    """A colleague opens a hand-on link, coming from the page of another of the setup's links, and the page
+    fails; with the two links' tokens."""
+    from wizard.flow import services
+
+    setup = start(client, "novu")
+    opened, other = services.create_hand_on_link(setup), services.create_hand_on_link(setup)
+    colleague = Client(raise_request_exception=False)
+    response = colleague.get(
+        f"/h/{opened.token}/", headers={"referer": f"https://setup.example.com/h/{other.token}/"}
+    )
+    assert response.status_code == 500
+    return response, [opened.token, other.token]
+
+
+def test_the_debug_page_of_a_failed_hand_on_page_never_shows_its_link(
+    client, settings, opening_a_hand_on_link_fails_on_the_database
+):
+    settings.DEBUG = True
+    response, tokens = failed_hand_on_page(client)
+    html = response.content.decode()
+    # The page shows the frames and their locals, the token among them.
+    assert "open_hand_on_link" in html and "Local vars" in html
+    assert "/h/[token]/" in html and "https://setup.example.com/h/[token]/" in html
+    for token in tokens:
+        assert token not in html
+
+
+def test_the_emailed_error_report_of_a_failed_hand_on_page_never_shows_its_link(
+    client, settings, mailoutbox, opening_a_hand_on_link_fails_on_the_database
+):
+    from django.utils.log import AdminEmailHandler
+
+    settings.ADMINS = ["ops@example.com"]
+    with_html = AdminEmailHandler(include_html=True)
+    logging.getLogger("django.request").addHandler(with_html)
+    try:
+        _, tokens = failed_hand_on_page(client)
+    finally:
+        logging.getLogger("django.request").removeHandler(with_html)
+    html_reports = [m for m in mailoutbox if m.alternatives]
+    assert html_reports, "the report with its HTML part was sent"
+    for report in mailoutbox:
+        assert "open_hand_on_link" in report.body and "refused by the test" in report.body
+        assert "/h/[token]/" in report.subject and "https://setup.example.com/h/[token]/" in report.body
+        for token in tokens:
+            assert token not in report.subject and token not in report.body
+    [(html, _)] = html_reports[0].alternatives
+    assert "open_hand_on_link" in html and "Local Vars" in html
+    assert "https://setup.example.com/h/[token]/" in html
+    for token in tokens:
+        assert token not in html
+
+
 def test_log_redaction_replaces_a_customers_link_token_but_keeps_reference_codes():
     token = "Ab3_dEf-GhIjKlMnOpQrStUvWxYz0123"
     cleaned = redact(
