@@ -2,14 +2,19 @@
 password and key written into it comes back exactly when the format's real parser reads it."""
 
 import json
+import re
+from html import unescape
 
 import pytest
+from django.utils import timezone
 
 from wizard.catalog import snippets
 from wizard.catalog.admin import SnippetForm
 from wizard.catalog.loader import DATA_FILE, load_catalog
 from wizard.catalog.models import Platform, Snippet
 from wizard.catalog.templates import publish, published_snippets
+from wizard.flow import steps
+from wizard.flow.models import Setup
 
 from .snippet_parsers import SENTINELS, assert_round_trip, parse, strings
 
@@ -183,3 +188,53 @@ def test_the_page_shows_secrets_as_placeholders_and_writes_the_username_in():
         'user: "jane o\'brien"\npassword: YOUR_ACCOUNT_PASSWORD\napi_id: YOUR_API_KEY\n'
     )
     assert [p.slot for p in parts if p.slot] == ["password", "api_key"]
+
+
+# --- what Nagios reads before the shell ------------------------------------------------------------------
+
+
+def test_only_a_nagios_object_definition_is_read_by_nagios():
+    assert {slug for slug, snippet in SEEDED if snippets.read_by_nagios(snippet["body"])} == {
+        "nagios-notify-clickatell"
+    }
+    assert snippets.read_by_nagios("# hosts\ndefine host {\n    host_name  web1\n}\n")
+    assert not snippets.read_by_nagios("notify.pl -p {{ password }}  # as in a define command{ }")
+
+
+def instructions_page_of(client, slug: str) -> tuple[str, str]:
+    """The instructions page and download of a setup whose test passed, as the wizard leaves it."""
+    platform = Platform.objects.get(slug=slug)
+    now = timezone.now()
+    setup = Setup.objects.create(
+        platform=platform,
+        signature=platform.signature,
+        app_fields=steps.app_fields_of(platform.signature_enum),
+        username="acme-ops",
+        api_key_hint="Ab==",
+        credentials_saved_at=now,
+        test_passed_at=now,
+        step=steps.INSTRUCTIONS,
+    )
+    page = unescape(client.get(f"/s/{setup.token}/instructions/").content.decode())
+    return page, client.get(f"/s/{setup.token}/instructions.md").content.decode()
+
+
+@pytest.mark.django_db
+def test_next_to_a_nagios_snippet_the_page_and_the_download_say_what_becomes_of_dollar_and_semicolon(client):
+    note = "Nagios reads $ in this file as the start of a macro and ; as the start of a comment, even inside quotes."
+    page, download = instructions_page_of(client, "nagios-notify-clickatell")
+    [figure] = re.findall(r'<figure class="snippet".*?</figure>', page, re.DOTALL)
+    assert note in figure and "write each one as $$" in figure
+    # The warnings of what the fill-in box was given wait, hidden, for snippets.js.
+    assert (
+        '<p class="alert warning" role="alert" data-warns-of="$" hidden>What you typed contains $:' in figure
+    )
+    assert (
+        '<p class="alert warning" role="alert" data-warns-of=";" hidden>What you typed contains ;,' in figure
+    )
+    assert note in download.split("## commands.cfg")[1]
+
+    for slug in ["sachet", "multiotp-clickatell2"]:  # another command line (multiOTP's) gets none
+        page, download = instructions_page_of(client, slug)
+        assert "Ready to paste" in page
+        assert "Nagios" not in page and "data-warns-of" not in page and "Nagios" not in download

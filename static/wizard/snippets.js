@@ -43,11 +43,17 @@
     root.querySelectorAll("[data-fill]").forEach(function (input) { values[input.dataset.fill] = input.value; });
     root.querySelectorAll("figure.snippet").forEach(function (figure) {
       var encode = encoders[figure.dataset.format];
+      var typed = [];
       figure.querySelectorAll(".slot").forEach(function (slot) {
         if (!slot.dataset.placeholder) slot.dataset.placeholder = slot.textContent;
         var value = values[slot.dataset.slot];
         slot.textContent = value ? encode(value) : slot.dataset.placeholder;
         slot.classList.toggle("filled", Boolean(value));
+        if (value) typed.push(value);
+      });
+      // A character the app reads before the format's parser does (Nagios's "$" and ";"): the page's warning.
+      figure.querySelectorAll("[data-warns-of]").forEach(function (warning) {
+        warning.hidden = !typed.some(function (value) { return value.indexOf(warning.dataset.warnsOf) >= 0; });
       });
     });
   }

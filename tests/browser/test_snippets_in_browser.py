@@ -4,7 +4,7 @@ and a colleague's second browser opening a hand-on link."""
 import json
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from tests.conftest import REST_KEY, USERNAME
@@ -137,6 +137,52 @@ def test_in_french_the_copy_buttons_say_so_in_french(browser, live_server, catal
     expect(page.locator("button.copy-snippet")).to_have_text("Copié")
     assert f'user: "{USERNAME}"' in page.evaluate("navigator.clipboard.readText()")
     customer.check("copied in French")
+    context.close()
+    customer.assert_clean()
+
+
+def test_a_dollar_or_semicolon_typed_for_the_nagios_snippet_is_warned_of_in_french(
+    browser, live_server, catalog, sandbox, request
+):
+    setup = passed_setup("nagios-notify-clickatell")
+    setup.language = "fr"
+    setup.save(update_fields=["language"])
+    with translation.override("fr"):
+        dollar = translation.gettext(
+            "What you typed contains $: in the copied text, write each $ of your password or API Key as $$, "
+            "or Nagios reads it as the start of a macro."
+        )
+        semicolon = translation.gettext(
+            "What you typed contains ;, which Nagios reads as the start of a comment, even inside quotes: "
+            "this command cannot work with it. Change your Portal password to one without ;."
+        )
+    assert dollar.startswith("Ce que vous avez saisi") and semicolon.startswith("Ce que vous avez saisi")
+    context = browser.new_context(locale="fr-FR")
+    customer = Checked(context.new_page(), live_server.url, request.node.name)
+    page = customer.page
+    customer.goto(f"/s/{setup.token}/instructions/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    warns_of_dollar = page.locator('figure.snippet [data-warns-of="$"]')
+    warns_of_semicolon = page.locator('figure.snippet [data-warns-of=";"]')
+    password, api_key = page.locator("#fill-password"), page.locator("#fill-api-key")
+
+    password.fill("Plain-Password-42")
+    api_key.fill("AbC/dEf+Gh==")
+    expect(warns_of_dollar).to_be_hidden()
+    expect(warns_of_semicolon).to_be_hidden()
+    password.fill("pa$$word")
+    expect(warns_of_dollar).to_be_visible()
+    expect(warns_of_dollar).to_have_text(dollar)
+    expect(warns_of_semicolon).to_be_hidden()
+    customer.check("a dollar typed")
+    password.fill("Plain-Password-42")
+    api_key.fill("AbC;dEf+Gh==")  # the API Key's box is read too
+    expect(warns_of_semicolon).to_be_visible()
+    expect(warns_of_semicolon).to_have_text(semicolon)
+    expect(warns_of_dollar).to_be_hidden()
+    customer.check("a semicolon typed")
+    api_key.fill("")
+    expect(warns_of_semicolon).to_be_hidden()
     context.close()
     customer.assert_clean()
 

@@ -194,6 +194,19 @@ def validate(body: str, format: str) -> list[str]:
     return problems
 
 
+# --- what the app reads before the format's own parser --------------------------------------------------
+
+# A Nagios object definition ("define command{ … }"). Nagios reads its values before any shell does: "$"
+# starts a macro (a literal one is "$$") and ";" starts a comment, quoted or not.
+_NAGIOS_DEFINITION = re.compile(r"^\s*define\s+[a-z]+\s*\{", re.MULTILINE)
+
+
+def read_by_nagios(body: str) -> bool:
+    """Whether Nagios reads the snippet as object definitions first: no format writes a "$" or a ";" that
+    survives that, so the page warns of them next to the snippet."""
+    return bool(_NAGIOS_DEFINITION.search(body))
+
+
 # --- rendering -----------------------------------------------------------------------------------------
 
 
