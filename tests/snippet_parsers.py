@@ -1,8 +1,10 @@
 """Each snippet format's real parser, for the round trips: what the app would read from the text.
 
-The parsers are the formats' own (PyYAML, urllib.parse, shlex, python-dotenv, jproperties, json, ast);
-PHP by PHP itself (Debian's php-cli, which ./portal test installs); Symfony's DSN by its documented rules
-(parse_url, then urldecode of each part), which urllib.parse.urlsplit and unquote_plus follow.
+The parsers are the formats' own (PyYAML, urllib.parse, shlex, jproperties, json, ast); PHP by PHP itself,
+and .env files by the PHP libraries that read them in the apps concerned: Laravel's phpdotenv and
+Symfony's Dotenv (Debian's php-cli, php-vlucas-phpdotenv and php-symfony-dotenv, which ./portal test
+installs). Symfony's DSN is read from its .env line by Symfony's Dotenv, then by the DSN's documented
+rules (parse_url, then urldecode of each part), which urllib.parse.urlsplit and unquote_plus follow.
 """
 
 import ast
@@ -11,10 +13,10 @@ import json
 import shlex
 import subprocess
 import tempfile
+from pathlib import Path
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import yaml
-from dotenv import dotenv_values
 from jproperties import Properties
 
 
@@ -39,9 +41,28 @@ def _url(text: str, decode=unquote) -> list:
     return parsed
 
 
+# Reads a .env file as Laravel does (phpdotenv, immutable, with the process's environment, so "${NAME}"
+# resolves), or as Symfony's Dotenv parses it; prints the values as JSON.
+_DOTENV_READ = {
+    "phpdotenv": "require '/usr/share/php/Dotenv/autoload.php';"
+    " echo json_encode(Dotenv\\Dotenv::createImmutable($argv[1])->load());",
+    "symfony": "require '/usr/share/php/Symfony/Component/Dotenv/autoload.php';"
+    " echo json_encode((new Symfony\\Component\\Dotenv\\Dotenv())->parse(file_get_contents($argv[1] . '/.env')));",
+}
+
+
+def _dotenv(text: str, reader: str = "phpdotenv") -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / ".env").write_text(text, encoding="utf-8")
+        ran = subprocess.run(["php", "-r", _DOTENV_READ[reader], folder], capture_output=True, text=True)
+    if ran.returncode:
+        raise ValueError(f"{reader} refused the file: {ran.stdout}{ran.stderr}")
+    return json.loads(ran.stdout)
+
+
 def _dsn(text: str) -> list:
-    # The DSN sits in a .env line: dotenv reads the line, then Symfony's Dsn reads the value.
-    values = dotenv_values(stream=io.StringIO(text))
+    # The DSN sits in a .env line: Symfony's Dotenv reads the line, then Symfony's Dsn reads the value.
+    values = _dotenv(text, reader="symfony")
     return [_url(value, decode=unquote_plus) for value in values.values()]
 
 
@@ -80,7 +101,7 @@ PARSERS = {
     "python": _python,
     "shell": lambda text: [shlex.split(line) for line in text.splitlines()],
     "php": _php,
-    "dotenv": lambda text: dict(dotenv_values(stream=io.StringIO(text))),
+    "dotenv": _dotenv,
     "properties": _properties,
     "text": lambda text: text,
 }

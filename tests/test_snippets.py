@@ -19,7 +19,8 @@ from wizard.flow.models import Setup
 from .snippet_parsers import SENTINELS, assert_round_trip, parse, strings
 
 # Passwords and keys that break careless quoting: the characters URLs, YAML, shells, PHP and dotenv treat
-# specially, a leading and trailing space, letters outside ASCII; keys with = and / and +.
+# specially (dotenv's "${NAME}" among them), a leading and trailing space, letters outside ASCII; keys
+# with = and / and +.
 HOSTILE_PASSWORDS = [
     "p&ss w#rd+%'\"\\",
     "a'b\"c\\d e",
@@ -27,6 +28,7 @@ HOSTILE_PASSWORDS = [
     "#!:=;,?@/[]{}",
     "ünï€ode ß",
     "%41%20+plus",
+    "pa$$w${HOME}rd$",
 ]
 HOSTILE_KEYS = ["AbC/dEf+Gh==", "x=y/z==", "Key0123456789abcdefAB=="]
 USERNAMES = ["acme-ops", "jane o'brien", "user+1@example.com"]
@@ -94,7 +96,8 @@ def test_each_format_writes_any_value_its_parser_reads_back(format):
         "python": "A = {'u': {{ username }}, 'p': [{{ password }}, {{ api_key }}]}",
         "shell": "cmd -u {{ username }} --password={{ password }} {{ api_key }}",
         "php": "<?php\ndefine('A', {{ username }});\n$b = [{{ password }}, 'k' => {{ api_key }}];",
-        "dotenv": "U={{ username }}\nexport P={{ password }}\nK={{ api_key }}",
+        # phpdotenv reads "export NAME=" only for names longer than one letter.
+        "dotenv": "U={{ username }}\nexport PASS={{ password }}\nK={{ api_key }}",
         "properties": "u={{ username }}\np: {{ password }}\nk={{ api_key }}",
     }[format]
     assert snippets.validate(body, format) == []

@@ -32,7 +32,10 @@
     python: jsonString,
     shell: function (value) { return "'" + value.replace(/'/g, "'\"'\"'") + "'"; },
     php: singleQuotedWithBackslashes,
-    dotenv: function (value) { return '"' + value.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"'; },
+    // A function as the replacement: in a replacement string "$" has meanings of its own.
+    dotenv: function (value) {
+      return '"' + value.replace(/[\\"$]/g, function (c) { return "\\" + c; }) + '"';
+    },
     properties: properties,
     text: function (value) { return value; }
   };

@@ -22,7 +22,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HOSTILE = [
     {"username": USERNAME, "password": "p&ss w#rd+%'\"\\", "api_key": "AbC/dEf+Gh=="},
     {"username": "jane o'brien", "password": " a'b\"c\\d e #!:=;,?@/ ", "api_key": "x=y/z=="},
-    {"username": "user+1@example.com", "password": "ünï€ode ß %41", "api_key": "Key0123456789abcdefAB=="},
+    {
+        "username": "user+1@example.com",
+        "password": "ünï€ode ß %41 ${HOME}$$",
+        "api_key": "Key0123456789abcdefAB==",
+    },
 ]
 SEEDED = [snippet for entry in json.loads(DATA_FILE.read_text()) for snippet in entry.get("snippets", [])]
 

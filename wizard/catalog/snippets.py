@@ -55,10 +55,11 @@ def _single_quoted_with_backslashes(value: str) -> str:
 
 
 def _dotenv(value: str) -> str:
-    """dotenv's double quotes, which PHP's phpdotenv (Laravel) and python-dotenv read alike: a backslash and
-    a double quote are escaped with a backslash. (Single quotes would not do: phpdotenv has no escape in
-    them, so a value could hold neither a quote nor a backslash there.)"""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """dotenv's double quotes, as PHP's phpdotenv (Laravel) and Symfony's Dotenv read them: a backslash, a
+    double quote and a dollar are escaped with a backslash (an unescaped "${NAME}" would be read as a
+    variable). Single quotes would not do: phpdotenv has no escape in them, so a value could hold neither
+    a quote nor a backslash there."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
 def _properties(value: str) -> str:
