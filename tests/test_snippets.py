@@ -16,7 +16,7 @@ from wizard.catalog.templates import publish, published_snippets
 from wizard.flow import steps
 from wizard.flow.models import Setup
 
-from .snippet_parsers import SENTINELS, assert_round_trip, parse, strings
+from .snippet_parsers import SENTINELS, assert_round_trip, assert_round_trips, parse, strings
 
 # Passwords and keys that break careless quoting: the characters URLs, YAML, shells, PHP and dotenv treat
 # specially (dotenv's "${NAME}" among them), a leading and trailing space, letters outside ASCII; keys
@@ -74,16 +74,20 @@ def written(snippet: dict, values: dict) -> str:
 
 @pytest.mark.parametrize(("slug", "snippet"), SEEDED, ids=[f"{s}:{n['title']}" for s, n in SEEDED])
 def test_every_seeded_snippet_gives_back_hostile_values_through_its_parser(slug, snippet):
+    # Read as the app reads it: a shell snippet that is a Nagios definition, by Nagios first.
+    read_as = snippets.written_as(snippet["body"], snippet["format"])
     with_sentinels = written(snippet, SENTINELS)
-    found = " ".join(strings(parse(snippet["format"], with_sentinels)))
+    found = " ".join(strings(parse(read_as, with_sentinels)))
     for slot, sentinel in SENTINELS.items():
         # Each placeholder the snippet has must be read back where it stands (the test cannot pass empty).
         assert (sentinel in found) == (f"{{{{ {slot} }}}}" in snippet["body"]), slot
+    cases = []
     for username in USERNAMES:
         for password in HOSTILE_PASSWORDS:
             for api_key in HOSTILE_KEYS:
                 values = {"username": username, "password": password, "api_key": api_key}
-                assert_round_trip(snippet["format"], with_sentinels, written(snippet, values), values)
+                cases.append((written(snippet, values), values))
+    assert_round_trips(read_as, with_sentinels, cases)
 
 
 @pytest.mark.parametrize("format", [f for f in snippets.FORMATS if f != "text"])
@@ -195,16 +199,35 @@ def test_the_page_shows_secrets_as_placeholders_and_writes_the_username_in():
 
 # --- what Nagios reads before the shell ------------------------------------------------------------------
 
+NAGIOS_DEFINITION = """define command{
+    command_name    notify-by-sms
+    command_line    /usr/local/bin/notify.pl -u {{ username }} -p {{ password }} -a {{ api_key }} -t $CONTACTPAGER$
+}
+"""
 
-def test_only_a_nagios_object_definition_is_read_by_nagios():
-    assert {slug for slug, snippet in SEEDED if snippets.read_by_nagios(snippet["body"])} == {
+
+def test_only_a_shell_snippet_that_is_a_nagios_definition_is_written_for_nagios():
+    assert {slug for slug, s in SEEDED if snippets.written_as(s["body"], s["format"]) == "nagios"} == {
         "nagios-notify-clickatell"
     }
-    assert snippets.read_by_nagios("# hosts\ndefine host {\n    host_name  web1\n}\n")
-    assert not snippets.read_by_nagios("notify.pl -p {{ password }}  # as in a define command{ }")
+    assert snippets.written_as(NAGIOS_DEFINITION, "shell") == "nagios"
+    assert snippets.written_as("notify.pl -p {{ password }}  # as in a define command{ }", "shell") == "shell"
+    assert snippets.written_as("# define host {\nx: {{ password }}", "yaml") == "yaml"
 
 
-def instructions_page_of(client, slug: str) -> tuple[str, str]:
+def test_nagios_reads_back_dollars_semicolons_and_backslashes_written_into_its_command_line():
+    """Nagios takes "$" as a macro and ";" as a comment, inside quotes too, before the shell reads the line."""
+    with_sentinels = snippets.filled(NAGIOS_DEFINITION, "shell", SENTINELS)
+    cases = []
+    for password in [*HOSTILE_PASSWORDS, "$$;;", "a\\;b", "x$HOSTNAME$y", "end\\", ";lead", "$"]:
+        values = {"username": "ops$;1", "password": password, "api_key": "Ab;C/$d=="}
+        text = snippets.filled(NAGIOS_DEFINITION, "shell", values)
+        assert "'ops$$\\;1'" in text
+        cases.append((text, values))
+    assert_round_trips("nagios", with_sentinels, cases)
+
+
+def instructions_page_of(client, slug: str, username: str) -> tuple[str, str]:
     """The instructions page and download of a setup whose test passed, as the wizard leaves it."""
     platform = Platform.objects.get(slug=slug)
     now = timezone.now()
@@ -212,7 +235,7 @@ def instructions_page_of(client, slug: str) -> tuple[str, str]:
         platform=platform,
         signature=platform.signature,
         app_fields=steps.app_fields_of(platform.signature_enum),
-        username="acme-ops",
+        username=username,
         api_key_hint="Ab==",
         credentials_saved_at=now,
         test_passed_at=now,
@@ -223,21 +246,11 @@ def instructions_page_of(client, slug: str) -> tuple[str, str]:
 
 
 @pytest.mark.django_db
-def test_next_to_a_nagios_snippet_the_page_and_the_download_say_what_becomes_of_dollar_and_semicolon(client):
-    note = "Nagios reads $ in this file as the start of a macro and ; as the start of a comment, even inside quotes."
-    page, download = instructions_page_of(client, "nagios-notify-clickatell")
+def test_the_nagios_snippet_is_written_for_nagios_on_the_page_and_in_the_download(client):
+    page, download = instructions_page_of(client, "nagios-notify-clickatell", "ops$;1")
+    # The page's encoders (snippets.js) write the secrets the same way.
     [figure] = re.findall(r'<figure class="snippet".*?</figure>', page, re.DOTALL)
-    assert note in figure and "write each one as $$" in figure
-    # The warnings of what the fill-in box was given wait, hidden, for snippets.js.
-    assert (
-        '<p class="alert warning" role="alert" data-warns-of="$" hidden>What you typed contains $:' in figure
-    )
-    assert (
-        '<p class="alert warning" role="alert" data-warns-of=";" hidden>What you typed contains ;,' in figure
-    )
-    assert note in download.split("## commands.cfg")[1]
-
-    for slug in ["sachet", "multiotp-clickatell2"]:  # another command line (multiOTP's) gets none
-        page, download = instructions_page_of(client, slug)
-        assert "Ready to paste" in page
-        assert "Nagios" not in page and "data-warns-of" not in page and "Nagios" not in download
+    assert 'data-format="nagios"' in figure
+    assert "-u 'ops$$\\;1' -p " in figure and "-u 'ops$$\\;1' -p " in download
+    page, download = instructions_page_of(client, "multiotp-clickatell-legacy", "ops$;1")  # a command line
+    assert 'data-format="shell"' in page and "'ops$;1'" in page and "'ops$;1'" in download

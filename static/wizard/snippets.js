@@ -9,6 +9,7 @@
     });
   }
   function jsonString(value) { return JSON.stringify(value); }
+  function shellWord(value) { return "'" + value.replace(/'/g, "'\"'\"'") + "'"; }
   function singleQuotedWithBackslashes(value) {
     return "'" + value.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
   }
@@ -30,7 +31,11 @@
     yaml: jsonString,
     json: jsonString,
     python: jsonString,
-    shell: function (value) { return "'" + value.replace(/'/g, "'\"'\"'") + "'"; },
+    shell: shellWord,
+    // A shell word in a Nagios object definition: Nagios reads "$" as a macro and ";" as a comment first.
+    nagios: function (value) {
+      return shellWord(value).replace(/[$;]/g, function (c) { return c === "$" ? "$$" : "\\;"; });
+    },
     php: singleQuotedWithBackslashes,
     // A function as the replacement: in a replacement string "$" has meanings of its own.
     dotenv: function (value) {
@@ -46,17 +51,11 @@
     root.querySelectorAll("[data-fill]").forEach(function (input) { values[input.dataset.fill] = input.value; });
     root.querySelectorAll("figure.snippet").forEach(function (figure) {
       var encode = encoders[figure.dataset.format];
-      var typed = [];
       figure.querySelectorAll(".slot").forEach(function (slot) {
         if (!slot.dataset.placeholder) slot.dataset.placeholder = slot.textContent;
         var value = values[slot.dataset.slot];
         slot.textContent = value ? encode(value) : slot.dataset.placeholder;
         slot.classList.toggle("filled", Boolean(value));
-        if (value) typed.push(value);
-      });
-      // A character the app reads before the format's parser does (Nagios's "$" and ";"): the page's warning.
-      figure.querySelectorAll("[data-warns-of]").forEach(function (warning) {
-        warning.hidden = !typed.some(function (value) { return value.indexOf(warning.dataset.warnsOf) >= 0; });
       });
     });
   }

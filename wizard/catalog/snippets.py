@@ -62,6 +62,16 @@ def _dotenv(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
+def _shell_word(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def _nagios_shell_word(value: str) -> str:
+    """A shell word in a Nagios object definition: Nagios reads the line before the shell does, taking "$"
+    as a macro (a literal one is "$$") and ";" as a comment (a literal one is "\\;"), quotes or not."""
+    return _shell_word(value).replace("$", "$$").replace(";", "\\;")
+
+
 def _properties(value: str) -> str:
     """Java .properties: backslash escapes for what the loader would read differently, \\uXXXX for
     anything outside printable ASCII (Properties.load reads ISO-8859-1)."""
@@ -89,7 +99,9 @@ ENCODERS = {
     "yaml": lambda value: json.dumps(value, ensure_ascii=False),
     "json": lambda value: json.dumps(value, ensure_ascii=False),
     "python": lambda value: json.dumps(value, ensure_ascii=False),
-    "shell": lambda value: "'" + value.replace("'", "'\"'\"'") + "'",
+    "shell": _shell_word,
+    # Not a format staff choose: a shell snippet that is a Nagios object definition is written this way.
+    "nagios": _nagios_shell_word,
     "php": _single_quoted_with_backslashes,
     "dotenv": _dotenv,
     "properties": _properties,
@@ -197,15 +209,16 @@ def validate(body: str, format: str) -> list[str]:
 
 # --- what the app reads before the format's own parser --------------------------------------------------
 
-# A Nagios object definition ("define command{ … }"). Nagios reads its values before any shell does: "$"
-# starts a macro (a literal one is "$$") and ";" starts a comment, quoted or not.
+# A Nagios object definition ("define command{ … }"): Nagios reads its values before any shell does.
 _NAGIOS_DEFINITION = re.compile(r"^\s*define\s+[a-z]+\s*\{", re.MULTILINE)
 
 
-def read_by_nagios(body: str) -> bool:
-    """Whether Nagios reads the snippet as object definitions first: no format writes a "$" or a ";" that
-    survives that, so the page warns of them next to the snippet."""
-    return bool(_NAGIOS_DEFINITION.search(body))
+def written_as(body: str, format: str) -> str:
+    """How the snippet's values are written: as its format writes them, except that a shell snippet that
+    is a Nagios object definition (Nagios's commands.cfg) is escaped for Nagios too."""
+    if format == "shell" and _NAGIOS_DEFINITION.search(body):
+        return "nagios"
+    return format
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -232,7 +245,7 @@ def parts(body: str, format: str, username: str) -> list[Part]:
         name = match.group(1).strip()
         text = body[position : match.start()]
         if name == "username":
-            text += encode(format, username)
+            text += encode(written_as(body, format), username)
         pieces.append(Part(text))
         if name != "username":
             pieces.append(Part(SHOWN_AS[name], slot=name))
@@ -244,8 +257,9 @@ def parts(body: str, format: str, username: str) -> list[Part]:
 def filled(body: str, format: str, values: dict[str, str]) -> str:
     """The snippet with every placeholder written as its format writes it (the staff preview's sample
     values; the tests' round trips)."""
+    encoding = written_as(body, format)
     return "".join(
-        piece.text if not piece.slot else encode(format, values[piece.slot])
+        piece.text if not piece.slot else encode(encoding, values[piece.slot])
         for piece in parts(body, format, values["username"])
     )
 

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
 from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
-from wizard.catalog.snippets import Part, SnippetError, parts, read_by_nagios
+from wizard.catalog.snippets import Part, SnippetError, parts, written_as
 from wizard.catalog.templates import published_snippets, published_template
 from wizard.clickatell import client
 from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
@@ -466,23 +466,10 @@ class ShownSnippet:
     title: str
     format: str
     parts: list[Part]
-    # Nagios reads the snippet before any shell: a "$" or ";" in a secret does not reach the app as typed.
-    read_by_nagios: bool = False
 
     @property
     def placeholders(self) -> list[str]:
         return list(dict.fromkeys(part.text for part in self.parts if part.slot))
-
-    @property
-    def nagios_note(self) -> str:
-        """What a customer whose password or key holds "$" or ";" must know (the page, the download)."""
-        if not (self.read_by_nagios and self.placeholders):
-            return ""
-        return gettext(
-            "Nagios reads $ in this file as the start of a macro and ; as the start of a comment, even "
-            "inside quotes. If your password or API Key contains $, write each one as $$. If it contains ;, "
-            "it cannot be written here: change your Portal password to one without ;."
-        )
 
 
 @dataclass(frozen=True)
@@ -649,13 +636,9 @@ def _snippets(setup: Setup) -> list[ShownSnippet]:
         except SnippetError:
             log.warning("snippet %s is invalid; not shown", snippet.pk)
             continue
+        # The page's encoders write the secrets as the snippet's values are written (a Nagios definition's too).
         shown.append(
-            ShownSnippet(
-                title=snippet.title,
-                format=snippet.format,
-                parts=pieces,
-                read_by_nagios=read_by_nagios(snippet.body),
-            )
+            ShownSnippet(title=snippet.title, format=written_as(snippet.body, snippet.format), parts=pieces)
         )
     return shown
 
@@ -700,8 +683,6 @@ def instructions_text(setup: Setup) -> str:
         ]
         if snippet.placeholders:
             lines += ["", _replace_words(snippet.placeholders)]
-        if snippet.nagios_note:
-            lines += ["", snippet.nagios_note]
     notes = [s.text for s in instructions.steps if s.warning] + instructions.warnings
     if notes:
         lines += ["", "## " + gettext("Watch out"), ""] + [f"- {note}" for note in notes]
