@@ -2,9 +2,13 @@
 
 import re
 
+from django.utils import timezone
+
+from wizard.catalog.models import Platform
+from wizard.flow import steps
 from wizard.flow.models import Setup
 
-from .conftest import MOBILE
+from .conftest import MOBILE, REST_KEY, USERNAME
 
 
 def start(client, platform: str) -> Setup:
@@ -35,3 +39,21 @@ def walk_to_test(client, platform: str, credentials: dict, fields: dict | None =
     assert response.status_code == 302 and response["Location"].endswith("/test/"), response.content.decode()
     setup.refresh_from_db()
     return setup
+
+
+def passed_setup(slug: str, username: str = USERNAME, language: str = "en") -> Setup:
+    """A setup whose test passed, at its instructions, as the wizard leaves it (its secrets long deleted)."""
+    platform = Platform.objects.get(slug=slug)
+    now = timezone.now()
+    return Setup.objects.create(
+        platform=platform,
+        signature=platform.signature,
+        app_fields=steps.app_fields_of(platform.signature_enum),
+        username=username,
+        api_key_hint=REST_KEY[-4:],
+        credentials_saved_at=now,
+        credentials_first_saved_at=now,
+        test_passed_at=now,
+        step=steps.INSTRUCTIONS,
+        language=language,
+    )

@@ -16,11 +16,11 @@ from django.views.defaults import server_error
 
 from wizard.catalog.loader import load_catalog
 from wizard.catalog.models import InstructionTemplate, Platform
-from wizard.flow import services, steps
+from wizard.flow import services
 from wizard.flow.models import Setup
 
 from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME, sign_in_verified
-from .journeys import send_test_sms, send_token, url, walk_to_test
+from .journeys import passed_setup, send_test_sms, send_token, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
 
@@ -245,17 +245,7 @@ def test_instructions_come_in_the_setups_language(client):
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_copy_button_says_copied_in_the_setups_language(client, language):
     """The scripts hold no words: each copy button carries its "Copied" from the page (static/wizard)."""
-    platform = Platform.objects.get(slug="sachet")  # a username box and a snippet, each with its button
-    setup = Setup.objects.create(
-        platform=platform,
-        signature=platform.signature,
-        app_fields=steps.app_fields_of(platform.signature_enum),
-        username=USERNAME,
-        api_key_hint="Ab==",
-        credentials_saved_at=timezone.now(),
-        test_passed_at=timezone.now(),
-        language=language,
-    )
+    setup = passed_setup("sachet", language=language)  # a username box and a snippet, each with its button
     services.create_hand_on_link(setup)
     page = client.get(url(setup, "instructions")).content.decode()
     buttons = re.findall(r'<button type="button" class="copy[^"]*"[^>]*>', page)

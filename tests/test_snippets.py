@@ -6,16 +6,14 @@ import re
 from html import unescape
 
 import pytest
-from django.utils import timezone
 
 from wizard.catalog import snippets
 from wizard.catalog.admin import SnippetForm
 from wizard.catalog.loader import DATA_FILE, load_catalog
 from wizard.catalog.models import Platform, Snippet
 from wizard.catalog.templates import publish, published_snippets
-from wizard.flow import steps
-from wizard.flow.models import Setup
 
+from .journeys import passed_setup
 from .snippet_parsers import SENTINELS, assert_round_trip, assert_round_trips, parse, strings
 
 # Passwords and keys that break careless quoting: the characters URLs, YAML, shells, PHP and dotenv treat
@@ -228,19 +226,8 @@ def test_nagios_reads_back_dollars_semicolons_and_backslashes_written_into_its_c
 
 
 def instructions_page_of(client, slug: str, username: str) -> tuple[str, str]:
-    """The instructions page and download of a setup whose test passed, as the wizard leaves it."""
-    platform = Platform.objects.get(slug=slug)
-    now = timezone.now()
-    setup = Setup.objects.create(
-        platform=platform,
-        signature=platform.signature,
-        app_fields=steps.app_fields_of(platform.signature_enum),
-        username=username,
-        api_key_hint="Ab==",
-        credentials_saved_at=now,
-        test_passed_at=now,
-        step=steps.INSTRUCTIONS,
-    )
+    """The instructions page and download of a setup whose test passed."""
+    setup = passed_setup(slug, username)
     page = unescape(client.get(f"/s/{setup.token}/instructions/").content.decode())
     return page, client.get(f"/s/{setup.token}/instructions.md").content.decode()
 

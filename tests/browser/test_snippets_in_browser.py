@@ -7,13 +7,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.conftest import REST_KEY, USERNAME
+from tests.conftest import USERNAME
+from tests.journeys import passed_setup
 from tests.snippet_parsers import SENTINELS, assert_round_trip, assert_round_trips, parse
 from wizard.catalog import snippets
 from wizard.catalog.loader import DATA_FILE
-from wizard.catalog.models import Platform
-from wizard.flow import steps
-from wizard.flow.models import HandOnLink, Setup
+from wizard.flow.models import HandOnLink
 
 from .conftest import Checked
 
@@ -29,23 +28,6 @@ HOSTILE = [
     },
 ]
 SEEDED = [snippet for entry in json.loads(DATA_FILE.read_text()) for snippet in entry.get("snippets", [])]
-
-
-def passed_setup(slug: str) -> Setup:
-    """A setup whose test passed, as the wizard leaves it (its secrets long deleted)."""
-    platform = Platform.objects.get(slug=slug)
-    now = timezone.now()
-    return Setup.objects.create(
-        platform=platform,
-        signature=platform.signature,
-        app_fields=steps.app_fields_of(platform.signature_enum),
-        username=USERNAME,
-        api_key_hint=REST_KEY[-4:],
-        credentials_saved_at=now,
-        credentials_first_saved_at=now,
-        test_passed_at=now,
-        step=steps.INSTRUCTIONS,
-    )
 
 
 @pytest.fixture
@@ -130,9 +112,7 @@ def test_a_snippet_filled_in_and_copied_is_the_expected_text_and_nothing_is_sent
 
 
 def test_in_french_the_copy_buttons_say_so_in_french(browser, live_server, catalog, sandbox, request):
-    setup = passed_setup("sachet")
-    setup.language = "fr"
-    setup.save(update_fields=["language"])
+    setup = passed_setup("sachet", language="fr")
     context = browser.new_context(locale="fr-FR", permissions=["clipboard-read", "clipboard-write"])
     customer = Checked(context.new_page(), live_server.url, request.node.name)
     page = customer.page
