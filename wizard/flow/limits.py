@@ -615,38 +615,36 @@ def record_auth_failure(
 
 def check_delivery_check(*, setup_id: int, client_ip: str, now: float | None = None) -> Refusal | None:
     """Take one delivery check (a call to Clickatell with the customer's credentials) from its budgets."""
-    refused = counters().take(
-        delivery_check_limits(setup_id=setup_id, client_ip=client_ip), time.time() if now is None else now
-    )
-    if refused is None:
-        return None
-    message = DELIVERY_CHECK_MESSAGES[refused.limit.name].format(wait=_wait_words(refused.retry_after))
-    return _refuse(
-        f"delivery_checks_{refused.limit.name}",
-        refused.retry_after,
-        message,
-        setup_id,
-        client_ip,
-        "delivery check",
+    limits = delivery_check_limits(setup_id=setup_id, client_ip=client_ip)
+    return _take_or_refuse(
+        limits, DELIVERY_CHECK_MESSAGES, "delivery_checks", "delivery check", setup_id, client_ip, now
     )
 
 
 def check_hand_on_email(*, setup_id: int, client_ip: str, now: float | None = None) -> Refusal | None:
     """Take one e-mailed hand-on link from its budgets (per setup, per client)."""
-    refused = counters().take(
-        hand_on_email_limits(setup_id=setup_id, client_ip=client_ip), time.time() if now is None else now
+    limits = hand_on_email_limits(setup_id=setup_id, client_ip=client_ip)
+    return _take_or_refuse(
+        limits, HAND_ON_EMAIL_MESSAGES, "hand_on_emails", "hand-on e-mail", setup_id, client_ip, now
     )
+
+
+def _take_or_refuse(
+    limits: list[Limit],
+    messages: dict,
+    kind: str,
+    what: str,
+    setup_id: int,
+    client_ip: str,
+    now: float | None,
+) -> Refusal | None:
+    """Take one call from its budgets; a refusal names the full budget (``kind``_name) and tells the
+    customer, in that budget's message, when to try again."""
+    refused = counters().take(limits, time.time() if now is None else now)
     if refused is None:
         return None
-    message = HAND_ON_EMAIL_MESSAGES[refused.limit.name].format(wait=_wait_words(refused.retry_after))
-    return _refuse(
-        f"hand_on_emails_{refused.limit.name}",
-        refused.retry_after,
-        message,
-        setup_id,
-        client_ip,
-        "hand-on e-mail",
-    )
+    message = messages[refused.limit.name].format(wait=_wait_words(refused.retry_after))
+    return _refuse(f"{kind}_{refused.limit.name}", refused.retry_after, message, setup_id, client_ip, what)
 
 
 def check_new_setup(*, client_ip: str, now: float | None = None) -> Refusal | None:
