@@ -57,7 +57,7 @@ CONFIGURED_OUTSIDE_BOXES = {
 
 
 def test_every_app_configured_outside_boxes_has_a_snippet_with_placeholders():
-    with_placeholders = {slug for slug, snippet in SEEDED if snippets._PLACEHOLDER.search(snippet["body"])}
+    with_placeholders = {slug for slug, snippet in SEEDED if snippets.PLACEHOLDER.search(snippet["body"])}
     assert with_placeholders == CONFIGURED_OUTSIDE_BOXES
 
 

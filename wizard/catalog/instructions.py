@@ -28,8 +28,9 @@ VARIABLES = {
     "reference": "The setup's reference code",
 }
 
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
-_NAME = re.compile(r"^\s*([a-z_]+)\s*$")
+# Staff's placeholder syntax, "{{ name }}", the same in instruction templates and snippets (snippets.py).
+PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+PLACEHOLDER_NAME = re.compile(r"^\s*([a-z_]+)\s*$")
 _FORBIDDEN = (
     ("{%", "tags ({% … %}) are not allowed"),
     ("{#", "comments ({# … #}) are not allowed"),
@@ -50,8 +51,8 @@ class Step:
 def validate(body: str) -> list[str]:
     """Every problem with a template, in words for the staff member who wrote it; [] means valid."""
     problems = [message for token, message in _FORBIDDEN if token in body]
-    for match in _PLACEHOLDER.finditer(body):
-        name = _NAME.match(match.group(1))
+    for match in PLACEHOLDER.finditer(body):
+        name = PLACEHOLDER_NAME.match(match.group(1))
         if not name:
             problems.append(
                 f"“{match.group(0)}” is not a placeholder: use a plain name such as {{{{ app_name }}}}."
@@ -60,7 +61,7 @@ def validate(body: str) -> list[str]:
             problems.append(
                 f"Unknown placeholder “{match.group(0)}”. Allowed: {', '.join(sorted(VARIABLES))}."
             )
-    leftover = _PLACEHOLDER.sub("", body)
+    leftover = PLACEHOLDER.sub("", body)
     if "{{" in leftover or "}}" in leftover:
         problems.append("A placeholder is not closed: every “{{” needs a matching “}}”.")
     if not any(line.strip() for line in body.splitlines()):
@@ -82,7 +83,7 @@ def render(body: str, values: dict[str, str]) -> list[Step]:
         if not line:
             continue
         warning = line.startswith("! ")
-        text = _PLACEHOLDER.sub(lambda m: str(values[m.group(1).strip()]), line.removeprefix("! "))
+        text = PLACEHOLDER.sub(lambda m: str(values[m.group(1).strip()]), line.removeprefix("! "))
         steps.append(Step(text=text, warning=warning))
     return steps
 

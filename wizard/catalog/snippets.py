@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from .instructions import PLACEHOLDER, PLACEHOLDER_NAME
+
 SLOTS = {
     "username": "The customer's Account username (filled in by the page)",
     "password": "The Account Password (filled in only in the customer's browser)",
@@ -37,9 +39,6 @@ FORMATS = {
     "properties": "Java .properties: values are backslash-escaped",
     "text": "Plain text: no placeholders (for a file the customer copies as it is)",
 }
-
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
-_NAME = re.compile(r"^\s*([a-z_]+)\s*$")
 
 
 class SnippetError(ValueError):
@@ -182,8 +181,8 @@ def validate(body: str, format: str) -> list[str]:
         return [f"Unknown format “{format}”. Choose one of: {', '.join(FORMATS)}."]
     problems = []
     for number, line in enumerate(body.splitlines(), 1):
-        for match in _PLACEHOLDER.finditer(line):
-            name = _NAME.match(match.group(1))
+        for match in PLACEHOLDER.finditer(line):
+            name = PLACEHOLDER_NAME.match(match.group(1))
             if not name or name.group(1) not in SLOTS:
                 problems.append(
                     f"Line {number}: “{match.group(0)}” is not a placeholder. Allowed: "
@@ -192,12 +191,12 @@ def validate(body: str, format: str) -> list[str]:
                 )
                 continue
             # Other placeholders on the line count as the values they become.
-            before = _PLACEHOLDER.sub("value", line[: match.start()])
-            after = _PLACEHOLDER.sub("value", line[match.end() :])
+            before = PLACEHOLDER.sub("value", line[: match.start()])
+            after = PLACEHOLDER.sub("value", line[match.end() :])
             problem = _placement_problem(format, before, after)
             if problem:
                 problems.append(f"Line {number}: “{match.group(0)}” cannot be escaped there: {problem}.")
-        leftover = _PLACEHOLDER.sub("", line)
+        leftover = PLACEHOLDER.sub("", line)
         if "{{" in leftover or "}}" in leftover:
             problems.append(
                 f"Line {number}: a placeholder is not closed: every “{{{{” needs a matching “}}}}”."
@@ -241,7 +240,7 @@ def parts(body: str, format: str, username: str) -> list[Part]:
         raise SnippetError("; ".join(problems))
     pieces: list[Part] = []
     position = 0
-    for match in _PLACEHOLDER.finditer(body):
+    for match in PLACEHOLDER.finditer(body):
         name = match.group(1).strip()
         text = body[position : match.start()]
         if name == "username":
