@@ -504,6 +504,11 @@ def switch_language(request, token: str | None = None):
 # --- hand-on links: the instructions, read-only, for a colleague ------------------------------------------
 
 
+def _to_hand_on(setup):
+    """Back to the instructions' hand-on section, after one of its forms."""
+    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+
+
 @never_cache
 @require_POST
 def hand_on_create(request, token: str):
@@ -512,7 +517,7 @@ def hand_on_create(request, token: str):
         return go
     services.create_hand_on_link(setup)
     messages.success(request, gettext("Your link is ready. Copy it below and send it to your colleague."))
-    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+    return _to_hand_on(setup)
 
 
 @never_cache
@@ -521,7 +526,7 @@ def hand_on_revoke(request, token: str, link_id: int):
     setup, _ = _setup_or_404(request, token)
     if services.revoke_hand_on_link(setup, link_id):
         messages.success(request, gettext("The link is revoked: it no longer opens the instructions."))
-    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+    return _to_hand_on(setup)
 
 
 @wizard_page
@@ -534,7 +539,7 @@ def hand_on_email(request, token: str, link_id: int):
     link = services.working_hand_on_link(setup, link_id)
     if link is None:
         messages.warning(request, gettext("That link no longer works. Make a new one."))
-        return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+        return _to_hand_on(setup)
     form = _email_form(link_id, request.POST)
     if not form.is_valid():
         return _instructions_page(request, setup, progress, bound_email={link_id: form}, status=400)
@@ -550,7 +555,7 @@ def hand_on_email(request, token: str, link_id: int):
         messages.warning(
             request, gettext("We couldn't send the e-mail just now. Copy the link and send it yourself.")
         )
-    return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+    return _to_hand_on(setup)
 
 
 @never_cache
