@@ -300,3 +300,60 @@ def test_staff_write_a_snippet_preview_it_with_hostile_values_and_publish_it(sta
     assert "Published 1 draft(s)." in response.content.decode()
     published.refresh_from_db()
     assert published.status == "retired"
+
+
+def staff_with(client, django_user_model, username, *codenames):
+    """A verified staff user who holds only the named catalog permissions."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username, password="pw-for-tests-only", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
+    )
+    sign_in_verified(client, user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "name, drafted",
+    [
+        (
+            "instructiontemplate",
+            lambda p: InstructionTemplate.objects.create(platform=p, body="Open", version=2),
+        ),
+        (
+            "snippet",
+            lambda p: Snippet.objects.create(platform=p, title="New", format="json", body='{"a": 1}'),
+        ),
+    ],
+)
+def test_staff_who_may_only_view_the_texts_cannot_publish_a_draft(client, django_user_model, name, drafted):
+    draft = drafted(Platform.objects.get(slug="novu"))
+    viewer = staff_with(client, django_user_model, "reader", f"view_{name}")
+    listing = viewer.get(f"/admin/catalog/{name}/")
+    assert listing.status_code == 200 and "publish_drafts" not in listing.content.decode()
+    viewer.post(f"/admin/catalog/{name}/", {"action": "publish_drafts", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+
+    editor = staff_with(client, django_user_model, "writer", f"view_{name}", f"change_{name}")
+    response = editor.post(
+        f"/admin/catalog/{name}/", {"action": "publish_drafts", "_selected_action": [draft.pk]}, follow=True
+    )
+    assert "Published 1 draft(s)." in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "published"
+
+
+@pytest.mark.parametrize("name", ["instructiontemplate", "snippet"])
+def test_a_preview_is_shown_to_those_who_may_see_the_version(client, django_user_model, name):
+    version = (InstructionTemplate if name == "instructiontemplate" else Snippet).objects.first()
+    assert version is not None
+    preview = f"/admin/catalog/{name}/{version.pk}/preview/"
+    stranger = staff_with(client, django_user_model, "stranger", "view_platform")
+    assert stranger.get(preview).status_code == 403
+    assert stranger.get(f"/admin/catalog/{name}/{version.pk}/change/").status_code == 403
+
+    viewer = staff_with(client, django_user_model, "reader", f"view_{name}")
+    assert viewer.get(preview).status_code == 200
+    assert viewer.get(f"/admin/catalog/{name}/999999/preview/").status_code == 404

@@ -1,7 +1,9 @@
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
@@ -57,7 +59,7 @@ class PlatformAdmin(admin.ModelAdmin):
 class VersionedAdmin(admin.ModelAdmin):
     """The admin of a versioned text (models.Versioned): an edit of a published version becomes a new
     draft, drafts are published from the list, and each version has a preview page, drawn by the
-    subclass's ``preview_view(request, pk)``."""
+    subclass's ``preview_view(request, version)``."""
 
     readonly_fields = ["version", "status", "published_at", "created_by", "preview"]
     actions = ["publish_drafts"]
@@ -85,7 +87,9 @@ class VersionedAdmin(admin.ModelAdmin):
         obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Publish the selected drafts")
+    # Publishing changes what every customer reads: it takes the right to change the texts, as editing
+    # does, not only to view them.
+    @admin.action(description="Publish the selected drafts", permissions=["change"])
     def publish_drafts(self, request, queryset):
         drafts = list(queryset.filter(status=self.model.DRAFT))
         for draft in drafts:
@@ -96,13 +100,22 @@ class VersionedAdmin(admin.ModelAdmin):
         return [
             path(
                 "<int:pk>/preview/",
-                self.admin_site.admin_view(self.preview_view),
+                self.admin_site.admin_view(self.preview_page),
                 name=self.preview_url_name(),
             ),
             *super().get_urls(),
         ]
 
-    def preview_view(self, request, pk):
+    def preview_page(self, request, pk):
+        """A version's preview, for those who may see the version itself, as its change page is."""
+        version = self.get_object(request, str(pk))
+        if version is None:
+            raise Http404(f"No {self.opts.verbose_name} with the number {pk}.")
+        if not self.has_view_or_change_permission(request, version):
+            raise PermissionDenied
+        return self.preview_view(request, version)
+
+    def preview_view(self, request, version):
         raise NotImplementedError
 
 
@@ -136,8 +149,7 @@ class InstructionTemplateAdmin(VersionedAdmin):
     list_filter = ["status", "language", "signature"]
     search_fields = ["platform__name", "body"]
 
-    def preview_view(self, request, pk):
-        template = self.get_object(request, pk)
+    def preview_view(self, request, template):
         with translation.override(template.language):  # the sample values in the template's language
             values = sample_values(template.platform.name if template.platform else "Example App")
         problems = validate(template.body)
@@ -180,8 +192,7 @@ class SnippetAdmin(VersionedAdmin):
     list_filter = ["status", "format"]
     search_fields = ["platform__name", "title", "body"]
 
-    def preview_view(self, request, pk):
-        snippet = self.get_object(request, pk)
+    def preview_view(self, request, snippet):
         values = snippets.sample_values()
         problems = snippets.validate(snippet.body, snippet.format)
         return TemplateResponse(
