@@ -236,8 +236,11 @@ from django.test import Client
 client = Client(HTTP_HOST="setup.example.com")
 plain = client.get("/")
 page = client.get("/", secure=True)
+from django.contrib.auth import get_user_model
+agent = Client(HTTP_HOST="setup.example.com")
+agent.force_login(get_user_model().objects.create_user("ann"))
 print(json.dumps({"redirect": [plain.status_code, plain.get("Location")], "hsts": page.get("Strict-Transport-Security"),
-                  "cookies": {name: dict(morsel) for name, morsel in page.cookies.items()}}))
+                  "cookies": {name: dict(morsel) for name, morsel in [*page.cookies.items(), *agent.cookies.items()]}}))
 """
 
 
@@ -257,6 +260,8 @@ def test_behind_https_cookies_are_host_prefixed_and_hsts_is_sent(tmp_path):
     csrf = seen["cookies"]["__Host-csrftoken"]
     assert csrf["secure"] is True and csrf["httponly"] is True and csrf["samesite"] == "Strict"
     assert csrf["path"] == "/"
+    session = seen["cookies"]["__Host-sessionid"]  # an agent's or staff member's sign-in
+    assert session["secure"] is True and session["path"] == "/"
 
 
 CANARY_KEY = "CanaryKeyQ7b2xV9kLp3NwXY=="
@@ -406,6 +411,37 @@ def test_the_emailed_error_report_of_a_failed_hand_on_page_never_shows_its_link(
     assert "https://setup.example.com/h/[token]/" in html
     for token in tokens:
         assert token not in html
+
+
+CSRF_REFUSAL_PROBE = """
+import django
+django.setup()
+from django.test import Client
+Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1").post("/s/LinkTokenThatMustNotBeLogged0123/test/", {})
+"""
+
+
+@pytest.mark.parametrize("debug", ["1", "0"])
+def test_a_refused_post_to_a_customers_link_is_logged_without_the_link(tmp_path, debug):
+    """Django's own warnings name the path: every handler the project configures writes it redacted,
+    in development (where Django would add its own console copy) as in production."""
+    result = subprocess.run(
+        [sys.executable, "-c", CSRF_REFUSAL_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "wizard.settings",
+            "DJANGO_DEBUG": debug,
+            "PORTAL_DATA_DIR": str(tmp_path),
+        },
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Forbidden (CSRF cookie not set.): /s/[token]/test/" in output
+    assert "LinkTokenThatMustNotBeLogged0123" not in output
 
 
 def test_log_redaction_replaces_a_customers_link_token_but_keeps_reference_codes():

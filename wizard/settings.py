@@ -358,19 +358,35 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", SERVER_EMAIL)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "wizard.vault.redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "wizard.vault.redaction.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Every handler redacts, and one added here (a file, an error tracker) must take the "redact" filter
+    # too: a logger's filters see only the records logged on that very logger, not its children's.
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        # Django's error reports by e-mail, as Django's own logging sends them (DEBUG off); the report's
+        # body goes through the project's exception reporter, which hides secrets and links.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("PORTAL_LOG_LEVEL", "INFO")},
-    # Logger-level filters apply to every handler (tests' capture included), not only ours: urllib3
-    # writes request lines, and the platform HTTP signature carries its key in the query string.
     "loggers": {
+        # In place of Django's own handlers, whose console copy (DEBUG) would print its records unredacted
+        # (a CSRF refusal names the customer's link): its records reach the root's console instead.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "propagate": False},
+        # Filters on the loggers that write links and request lines apply to every handler, tests'
+        # capture included: urllib3 writes request lines, and the platform HTTP signature carries its key
+        # in the query string; Django's request warnings name the path ("Too Many Requests:
+        # /s/<token>/test/").
         "urllib3": {"level": "WARNING"},
         "urllib3.connectionpool": {"filters": ["redact"]},
-        "wizard": {"filters": ["redact"]},
-        # Its warnings name the path ("Too Many Requests: /s/<token>/test/"): the token goes.
         "django.request": {"filters": ["redact"]},
     },
 }
