@@ -8,6 +8,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from wizard.catalog.models import Platform
+from wizard.flow import steps
 from wizard.flow.models import Setup, TestAttempt
 from wizard.vault.models import StoredSecret
 
@@ -192,10 +194,46 @@ def test_an_old_rest_token_app_is_told_the_truth_and_tested(client, sandbox):
     assert "auth token" in html and "Upgrade the app" in html
 
 
-def test_an_app_where_the_workaround_cannot_work_says_so(client):
-    setup = start(client, "nextcloud-twofactor-clickatell-central")
+@pytest.mark.parametrize(
+    "slug", ["nextcloud-twofactor-clickatell-central", "playsms", "nopcommerce-clickatell"]
+)
+def test_an_app_where_the_workaround_cannot_work_says_so_and_what_to_do_instead(client, slug):
+    setup = start(client, slug)
     html = page(client.get(url(setup, "fields")))
-    assert "can't use the usual workaround" in html and "Clickatell Portal" in html
+    assert "can't use the usual workaround" in html and "What you can do:" in html
+    assert f'href="{url(setup, "app")}"' in html  # another version or provider of the app
+
+    # Its old boxes can't take a key: no credentials are asked for, so no test can pass for them.
+    refused = client.post(url(setup, "fields"), {"confirm": "yes"})
+    assert refused.status_code == 200
+    assert "can't take a Portal API Key in these boxes: see what you can do above." in page(refused)
+    again = client.post(url(setup, "fields"), {"different": "1", "app_fields": steps.API_ID_BOXES})
+    assert "can't take a Portal API Key in these boxes" in page(again)
+    setup.refresh_from_db()
+    assert setup.signature == ""
+    for step in ("credentials", "test", "instructions"):
+        assert client.get(url(setup, step))["Location"].endswith("/fields/")
+
+    # A version of the app with an API Key box goes on as any such app does.
+    chosen = client.post(
+        url(setup, "fields"),
+        {"different": "1", "app_fields": steps.API_KEY_BOX, "portal_integration": "platform_http"},
+    )
+    assert chosen.status_code == 302 and chosen["Location"].endswith("/credentials/")
+
+
+def test_a_setup_on_an_app_found_blocked_later_goes_back_to_its_boxes(client, sandbox):
+    """Staff may learn an app can't take a key after customers chose it: their setups stop at the boxes,
+    and no instructions say the settings work."""
+    setup = walk_to_test(
+        client, "cerb-clickatell", {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+    )
+    Platform.objects.filter(slug="cerb-clickatell").update(
+        workaround_blocked="Its API ID box takes digits only."
+    )
+    for step in ("credentials", "test", "instructions"):
+        assert client.get(url(setup, step))["Location"].endswith("/fields/")
+    assert "Its API ID box takes digits only." in page(client.get(url(setup, "fields")))
 
 
 def test_steps_cannot_be_skipped_by_url(client):

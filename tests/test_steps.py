@@ -66,6 +66,19 @@ def test_instructions_stay_available_after_the_secrets_are_gone():
     assert steps.step_allowed(after, "test") == "credentials"
 
 
+def test_an_app_that_cannot_take_a_key_with_its_signature_stops_at_its_boxes():
+    blocked = Progress(
+        app_chosen=True,
+        signature="legacy_http",
+        workaround_blocked=True,
+        credentials_given=True,
+        secrets_held=True,
+    )
+    for step in ("credentials", "test", "instructions"):
+        assert steps.step_allowed(blocked, step) == "fields"
+    assert steps.reached(blocked) == ["app", "fields"]
+
+
 def test_next_step_walks_the_order_and_stops_at_the_end():
     assert [steps.next_step(s) for s in steps.ORDER] == steps.ORDER[1:] + ["instructions"]
 

@@ -81,6 +81,11 @@ class Platform(models.Model):
                 roles.append((label, role, translated.get(label, hint)))
         return roles
 
+    def blocks_workaround(self, signature: str) -> bool:
+        """Whether this app, sending with ``signature``, can't be given a Portal API Key: its API ID box
+        mangles or refuses one (``workaround_blocked`` says how)."""
+        return bool(self.workaround_blocked and signature and Signature(signature).needs_account_login)
+
     def workaround_blocked_in(self, language: str) -> str:
         return self.translations.get(language, {}).get("workaround_blocked") or self.workaround_blocked
 

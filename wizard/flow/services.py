@@ -56,6 +56,7 @@ def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     return setup, steps.Progress(
         app_chosen=setup.app_chosen,
         signature=setup.signature,
+        workaround_blocked=bool(setup.platform and setup.platform.blocks_workaround(setup.signature)),
         credentials_given=setup.credentials_saved_at is not None,
         secrets_held=setup.credentials_saved_at is not None and setup.secrets_expire_at is not None,
     )
@@ -175,6 +176,14 @@ def choose_app(setup: Setup, platform_id: int | None) -> None:
     _drop_credentials(setup)
     setup.app_fields = setup.portal_integration = setup.signature = ""
     _save(setup, "platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step", *reached)
+
+
+def boxes_cannot_work(setup: Setup, app_fields: str, portal_integration: str = "") -> bool:
+    """Whether the app, showing these boxes, can't be given a Portal API Key (catalog.Platform)."""
+    platform = setup.platform
+    if platform is None:
+        return False
+    return platform.blocks_workaround(steps.signature_for(app_fields, platform.signature, portal_integration))
 
 
 def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> None:
@@ -545,17 +554,8 @@ def _boxes(setup: Setup, values: dict[str, str]) -> list[Box]:
 
 
 def _warnings(setup: Setup) -> list[str]:
-    platform = setup.platform
-    warnings = []
-    if platform and platform.workaround_blocked and setup.signature_enum.needs_account_login:
-        warnings.append(
-            gettext("This app can't take a Portal API Key in its API ID box: %(why)s")
-            % {"why": platform.workaround_blocked_in(setup.language)}
-        )
     warning = encoding_warning(setup)
-    if warning:
-        warnings.append(warning)
-    return warnings
+    return [warning] if warning else []
 
 
 def encoding_warning(setup: Setup) -> str:

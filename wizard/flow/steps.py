@@ -83,18 +83,22 @@ class Progress:
 
     app_chosen: bool = False
     signature: str = ""
+    # The app can't take a Portal API Key with this signature (the catalog knows its API ID box mangles
+    # one): no credentials are asked for, so no test can wrongly pass and no instructions say it works.
+    workaround_blocked: bool = False
     credentials_given: bool = False
     secrets_held: bool = False
 
 
 def requirement_missing(progress: Progress, step: str) -> str | None:
     """The earliest step that must be done before ``step``, or None when ``step`` may be shown."""
+    workable = progress.signature and not progress.workaround_blocked
     needs = {
         APP: None,
         FIELDS: APP if not progress.app_chosen else None,
-        CREDENTIALS: FIELDS if not progress.signature else None,
-        TEST: CREDENTIALS if not progress.secrets_held else None,
-        INSTRUCTIONS: CREDENTIALS if not progress.credentials_given else None,
+        CREDENTIALS: FIELDS if not workable else None,
+        TEST: CREDENTIALS if not (workable and progress.secrets_held) else None,
+        INSTRUCTIONS: CREDENTIALS if not (workable and progress.credentials_given) else None,
     }
     missing = needs[step]
     if missing is None:

@@ -222,14 +222,19 @@ def fields_step(request, token: str):
         form = ConfirmFieldsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         if different:
-            services.choose_fields(
-                setup, form.cleaned_data["app_fields"], form.cleaned_data.get("portal_integration", "")
-            )
+            boxes = form.cleaned_data["app_fields"], form.cleaned_data.get("portal_integration", "")
         elif form.cleaned_data["confirm"] == "yes":
-            services.choose_fields(setup, steps.app_fields_of(platform.signature_enum))
+            boxes = steps.app_fields_of(platform.signature_enum), ""
         else:
             return redirect_to(setup, steps.FIELDS, "?different=1")
-        return redirect_to(setup, steps.CREDENTIALS)
+        if not services.boxes_cannot_work(setup, *boxes):
+            services.choose_fields(setup, *boxes)
+            return redirect_to(setup, steps.CREDENTIALS)
+        form.add_error(
+            "app_fields" if different else "confirm",
+            gettext("%(app)s can't take a Portal API Key in these boxes: see what you can do above.")
+            % {"app": platform.name},
+        )
     return _render(
         request,
         "flow/fields.html",
