@@ -71,6 +71,12 @@ def test_an_api_key_app_goes_from_choice_to_delivered_test_and_instructions(clie
     html = page(client.get(response["Location"]))
     assert "Set up Novu" in html and "your API Key (ending …" + REST_KEY[-4:] + ")" in html
     assert "Your test message went through" in html
+
+    back = client.get(url(setup, "test"))  # the Back button, after the test is done
+    assert back["Location"].endswith("/instructions/")
+    html = page(client.get(back["Location"]))
+    assert "Your test message arrived, so we deleted your credentials" in html
+    assert "Your credentials were deleted (we keep them only for a short time)" not in html
     setup.refresh_from_db()
     assert setup.instructions_shown is not None and setup.instructions_shown.platform == setup.platform
 

@@ -52,6 +52,15 @@ def _guard(setup: Setup, progress: steps.Progress, step: str):
     """Step order is enforced here, on the server: a skipped step sends the customer back to it."""
     allowed = steps.step_allowed(progress, step)
     if allowed != step:
+        if step == steps.TEST and allowed == steps.CREDENTIALS and setup.delivery_confirmed:
+            # Back to the test after the customer said it arrived: the credentials went because it worked.
+            return (
+                steps.INSTRUCTIONS,
+                gettext(
+                    "Your test message arrived, so we deleted your credentials: they're no longer needed. "
+                    "To send another test, enter them again under “Your credentials”."
+                ),
+            )
         if step == steps.TEST and allowed == steps.CREDENTIALS and setup.credentials_saved_at:
             return (
                 allowed,
