@@ -129,6 +129,28 @@ def test_an_unlisted_app_with_an_api_key_box_asks_which_integration(client, sand
     assert "Set up your app" in html and "integration's type is HTTP" in html
 
 
+def test_a_refused_key_is_fixed_where_the_integration_type_was_chosen_for_an_unlisted_app(client, sandbox):
+    setup = start(client, "unlisted")
+    client.post(url(setup, "fields"), {"app_fields": "api_key", "portal_integration": "platform_http"})
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})  # a REST integration's key
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    assert "Clickatell did not accept the API Key" in html
+    assert "Check that the integration type you chose is the one the Portal shows" in html
+    assert f'href="/s/{setup.token}/fields/#id_portal_integration"' in html
+    fields = page(client.get(url(setup, "fields")))
+    assert 'id="id_portal_integration"' in fields  # where the link lands: the question, its answer checked
+    assert re.search(r'<input[^>]*value="platform_http"[^>]*checked', fields)
+
+
+def test_a_refused_key_for_a_catalog_app_is_fixed_on_the_credentials_page(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": HTTP_KEY})  # Novu sends to the REST API
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    assert "Clickatell did not accept the API Key" in html and "Copy the API Key again" in html
+    assert f'href="/s/{setup.token}/credentials/#id_api_key"' in html
+
+
 def test_an_unlisted_app_with_only_api_id_boxes_gets_the_workaround(client, sandbox):
     setup = walk_to_test(client, "unlisted", LEGACY_CREDENTIALS, fields={"app_fields": "api_id"})
     assert setup.signature == "legacy_http"
