@@ -298,6 +298,34 @@ def test_missing_choices_get_messages(client):
     assert "Choose the boxes your app shows." in page(client.post(url(other, "fields"), {}))
 
 
+GENERIC_REQUIRED = "This field is required."
+
+
+def test_an_empty_phone_number_is_told_what_to_type(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    for empty in ("", "   "):
+        response = client.post(
+            url(setup, "test"), {"phone": empty, "attempt_token": send_token(client, setup)}
+        )
+        html = page(response)
+        assert "Enter the mobile number to send the test message to, in international format" in html
+        assert GENERIC_REQUIRED not in html
+    assert sandbox.received() == []
+
+
+def test_every_empty_box_on_the_wizards_forms_says_what_to_type(client):
+    setup = start(client, "zabbix-sms-client")
+    html = page(client.post(url(setup, "fields"), {}))
+    assert "Tell us whether your app shows these boxes." in html and GENERIC_REQUIRED not in html
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    html = page(client.post(url(setup, "credentials"), {"username": "", "password": "", "api_key": ""}))
+    assert "Enter your Account username" in html and "Enter your Account password" in html
+    assert "Enter your API Key" in html and GENERIC_REQUIRED not in html
+    other = start(client, "unlisted")
+    html = page(client.post(url(other, "fields"), {"app_fields": "api_key"}))
+    assert "Choose the integration type" in html and GENERIC_REQUIRED not in html
+
+
 def test_an_unknown_app_choice_is_refused(client):
     response = client.post("/", {"platform": "no-such-app"}, follow=True)
     assert "Choose your app from the list" in page(response)
