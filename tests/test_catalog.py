@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from django.utils import timezone
 
+from wizard.catalog.categories import NAMES as CATEGORY_NAMES
 from wizard.catalog.instructions import VARIABLES, TemplateError, render, sample_values, validate
 from wizard.catalog.loader import DATA_FILE, load_catalog
 from wizard.catalog.models import InstructionTemplate, Platform, Snippet
@@ -357,3 +358,45 @@ def test_a_preview_is_shown_to_those_who_may_see_the_version(client, django_user
     viewer = staff_with(client, django_user_model, "reader", f"view_{name}")
     assert viewer.get(preview).status_code == 200
     assert viewer.get(f"/admin/catalog/{name}/999999/preview/").status_code == 404
+
+
+# --- categories as customers read them ----------------------------------------------------------------
+
+
+def app_categories(response) -> list[str]:
+    return re.findall(r'<span class="app-category">([^<]*)</span>', unescape(response.content.decode()))
+
+
+def test_every_category_the_data_file_uses_has_a_name():
+    used = {entry["category"] for entry in ENTRIES}
+    assert used <= set(CATEGORY_NAMES), used - set(CATEGORY_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("accept", "hardware", "crm"),
+    [
+        ("en", "Hardware device", "Customer relationship management (CRM)"),
+        ("fr", "Appareil matériel", "Gestion de la relation client (CRM)"),
+        ("es", "Dispositivo de hardware", "Gestión de clientes (CRM)"),
+        ("pt-BR", "Dispositivo de hardware", "Gestão de clientes (CRM)"),
+    ],
+)
+def test_the_app_step_names_each_category_in_the_customers_language(client, accept, hardware, crm):
+    shown = app_categories(client.get("/", headers={"accept-language": accept}))
+    assert len(shown) == len(ENTRIES)
+    assert hardware in shown and crm in shown
+    assert not set(shown) & {entry["category"] for entry in ENTRIES}  # no identifier is shown as it is
+
+
+def test_a_category_staff_typed_is_shown_as_words(client):
+    Platform.objects.filter(slug="novu").update(category="point-of-sale")
+    assert "Point of sale" in app_categories(client.get("/", {"q": "novu"}))
+
+
+def test_search_finds_a_category_by_its_name_in_the_customers_language(client):
+    html = unescape(client.get("/", {"q": "domotique"}, headers={"accept-language": "fr"}).content.decode())
+    assert 'value="home-assistant-clickatell"' in html
+    html = unescape(
+        client.get("/", {"q": "tienda en linea"}, headers={"accept-language": "es"}).content.decode()
+    )
+    assert 'value="woocommerce-apg-sms-v3"' in html

@@ -199,6 +199,14 @@ def test_a_wrong_address_is_said_on_the_page_and_kept(client, sandbox, mailoutbo
     assert mailoutbox == []
 
 
+def test_an_empty_address_is_told_what_to_type(client, sandbox, mailoutbox):
+    setup = passed_setup(client, "sachet")
+    make_link(client, setup)
+    html = text(client.post(email_url(setup), {"email": ""}))
+    assert "Enter your colleague's e-mail address." in html and "This field is required." not in html
+    assert mailoutbox == []
+
+
 def test_emailed_links_have_their_own_budget(client, sandbox, mailoutbox, settings):
     settings.PORTAL_HAND_ON_EMAIL_LIMITS = {"setup": "2/86400", "ip": "20/86400"}
     setup = passed_setup(client, "sachet")

@@ -242,6 +242,38 @@ def test_instructions_come_in_the_setups_language(client):
     assert download.startswith(f"# Connecter {name} à Clickatell") and "Référence : " in download
 
 
+@pytest.mark.parametrize(
+    ("language", "send_from_your_app", "snippets_intro"),
+    [
+        # "votre application" is feminine: a pronoun after it would have to agree, so none is used.
+        ("fr", "envoyez un message de test directement depuis votre application.", "dans sa propre syntaxe"),
+        # The sentence names a file, a web address or a command line: "it" points at none of them alone.
+        (
+            "es",
+            "envíe un mensaje de prueba directamente desde su aplicación.",
+            "Esto es lo que hay que poner",
+        ),
+        ("pt", "envie uma mensagem de teste diretamente de seu aplicativo.", "Veja o que colocar"),
+    ],
+)
+def test_instruction_sentences_agree_with_the_app_they_name(
+    client, language, send_from_your_app, snippets_intro
+):
+    unlisted = Setup.objects.create(
+        app_unlisted=True,
+        signature="platform_rest",
+        app_fields="api_key",
+        api_key_hint="Ab==",
+        credentials_saved_at=timezone.now(),
+        language=language,
+    )
+    page = text(client.get(url(unlisted, "instructions")))
+    assert send_from_your_app in page
+    assert not re.search(r"lui-même|el propio su|pelo próprio seu", page)
+    snippets = text(client.get(url(setup_at_instructions(language, "ruby-clickatell-gem"), "instructions")))
+    assert snippets_intro in snippets
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_copy_button_says_copied_in_the_setups_language(client, language):
     """The scripts hold no words: each copy button carries its "Copied" from the page (static/wizard)."""

@@ -137,6 +137,28 @@ def test_an_unlisted_app_with_an_api_key_box_asks_which_integration(client, sand
     assert "Set up your app" in html and "integration's type is HTTP" in html
 
 
+def test_a_refused_key_is_fixed_where_the_integration_type_was_chosen_for_an_unlisted_app(client, sandbox):
+    setup = start(client, "unlisted")
+    client.post(url(setup, "fields"), {"app_fields": "api_key", "portal_integration": "platform_http"})
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})  # a REST integration's key
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    assert "Clickatell did not accept the API Key" in html
+    assert "Check that the integration type you chose is the one the Portal shows" in html
+    assert f'href="/s/{setup.token}/fields/#id_portal_integration"' in html
+    fields = page(client.get(url(setup, "fields")))
+    assert 'id="id_portal_integration"' in fields  # where the link lands: the question, its answer checked
+    assert re.search(r'<input[^>]*value="platform_http"[^>]*checked', fields)
+
+
+def test_a_refused_key_for_a_catalog_app_is_fixed_on_the_credentials_page(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": HTTP_KEY})  # Novu sends to the REST API
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    assert "Clickatell did not accept the API Key" in html and "Copy the API Key again" in html
+    assert f'href="/s/{setup.token}/credentials/#id_api_key"' in html
+
+
 def test_an_unlisted_app_with_only_api_id_boxes_gets_the_workaround(client, sandbox):
     setup = walk_to_test(client, "unlisted", LEGACY_CREDENTIALS, fields={"app_fields": "api_id"})
     assert setup.signature == "legacy_http"
@@ -318,6 +340,34 @@ def test_missing_choices_get_messages(client):
     assert "Tell us whether your app shows these boxes." in page(client.post(url(setup, "fields"), {}))
     other = start(client, "unlisted")
     assert "Choose the boxes your app shows." in page(client.post(url(other, "fields"), {}))
+
+
+GENERIC_REQUIRED = "This field is required."
+
+
+def test_an_empty_phone_number_is_told_what_to_type(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    for empty in ("", "   "):
+        response = client.post(
+            url(setup, "test"), {"phone": empty, "attempt_token": send_token(client, setup)}
+        )
+        html = page(response)
+        assert "Enter the mobile number to send the test message to, in international format" in html
+        assert GENERIC_REQUIRED not in html
+    assert sandbox.received() == []
+
+
+def test_every_empty_box_on_the_wizards_forms_says_what_to_type(client):
+    setup = start(client, "zabbix-sms-client")
+    html = page(client.post(url(setup, "fields"), {}))
+    assert "Tell us whether your app shows these boxes." in html and GENERIC_REQUIRED not in html
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    html = page(client.post(url(setup, "credentials"), {"username": "", "password": "", "api_key": ""}))
+    assert "Enter your Account username" in html and "Enter your Account password" in html
+    assert "Enter your API Key" in html and GENERIC_REQUIRED not in html
+    other = start(client, "unlisted")
+    html = page(client.post(url(other, "fields"), {"app_fields": "api_key"}))
+    assert "Choose the integration type" in html and GENERIC_REQUIRED not in html
 
 
 def test_an_unknown_app_choice_is_refused(client):

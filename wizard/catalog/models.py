@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from wizard.clickatell.signatures import Signature, choices
 
+from .categories import category_name
 from .snippets import FORMATS
 
 # What a box in the app's settings form is for.
@@ -55,6 +56,11 @@ class Platform(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def category_name(self) -> str:
+        """The category as customers read it, in the active language."""
+        return category_name(self.category)
 
     @property
     def signature_enum(self) -> Signature:

@@ -1,15 +1,20 @@
-"""Find a platform the way customers type: any case, part of a name, a category, an alias, small typos."""
+"""Find a platform the way customers type: any case, part of a name, a category (its identifier or its name in
+the active language), an alias, small typos."""
 
 import difflib
 import re
+import unicodedata
 
+from .categories import category_name
 from .models import Platform
 
 _WORD = re.compile(r"[a-z0-9]+")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    # "Comércio" and "comercio" are the same word to someone typing fast.
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return _WORD.findall(plain)
 
 
 def search_platforms(query: str, platforms=None) -> list[Platform]:
@@ -22,7 +27,15 @@ def search_platforms(query: str, platforms=None) -> list[Platform]:
         return platforms
     scored = []
     for platform in platforms:
-        haystack = f"{platform.name} {platform.category} {platform.aliases} {platform.slug}"
+        haystack = " ".join(
+            [
+                platform.name,
+                platform.category,
+                category_name(platform.category),
+                platform.aliases,
+                platform.slug,
+            ]
+        )
         words = set(_words(haystack))
         joined = " ".join(_words(haystack))
         score = 0.0

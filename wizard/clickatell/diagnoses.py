@@ -6,7 +6,7 @@ the old gateway's ERR codes (also used by its REST API), the Portal's HTTP/REST 
 and the One API's error table.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 # Wizard steps and fields a diagnosis can send the customer back to.
 CREDENTIALS, FIELDS, TEST = "credentials", "fields", "test"
 USERNAME, PASSWORD, API_KEY, PHONE = "username", "password", "api_key", "phone"
+PORTAL_INTEGRATION = "portal_integration"
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,14 @@ LEGACY = {
 _PORTAL_KEY_FIX = _(
     "Copy the API Key again from the Portal (My Workspace → API Integrations → select the API → API "
     "Details) and paste it in full, without spaces. Check the integration's type matches your app."
+)
+# Where the customer told the wizard the integration's type (an app not in the catalog, or one showing
+# other boxes), a refused key may be that answer: the test went to the API the type names. The answer is
+# given on the boxes step, and answering it again leads on to the credentials, so the fix starts there.
+_CHOSEN_TYPE_KEY_FIX = _(
+    "Check that the integration type you chose is the one the Portal shows for your integration (My "
+    "Workspace → API Integrations). If it is, copy the API Key again from API Details and paste it in full, "
+    "without spaces."
 )
 
 # The old REST API authenticates with a token; Clickatell's published workaround does not cover it.
@@ -533,3 +542,15 @@ def by_key(key: str) -> Diagnosis | None:
     family, _, code = key.partition(":")
     table = FAMILIES.get(family, {})
     return table.get(code)
+
+
+# The diagnoses of a refused Portal API Key.
+KEY_REFUSED = {PLATFORM["108"].key, ONE_API["1"].key}
+
+
+def for_setup(diagnosis: Diagnosis, integration_chosen: bool) -> Diagnosis:
+    """The diagnosis as it reads for one setup: a refused key whose integration type the customer chose is
+    fixed on the boxes step, where that type was chosen."""
+    if integration_chosen and diagnosis.key in KEY_REFUSED:
+        return replace(diagnosis, fix=_CHOSEN_TYPE_KEY_FIX, step=FIELDS, field=PORTAL_INTEGRATION)
+    return diagnosis

@@ -116,6 +116,12 @@ class PhoneForm(forms.Form):
             "e.g. +27 82 123 4567."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        error_messages={
+            "required": _(
+                "Enter the mobile number to send the test message to, in international format: + and the "
+                "country code first (for example +27 82 123 4567)."
+            )
+        },
     )
     attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)
 

@@ -19,7 +19,7 @@ from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platfo
 from wizard.catalog.snippets import Part, SnippetError, parts, written_as
 from wizard.catalog.templates import published_snippets, published_template
 from wizard.clickatell import client
-from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key
+from wizard.clickatell.diagnoses import TRANSPORT, Diagnosis, by_key, for_setup
 from wizard.clickatell.signatures import PORTAL_INTEGRATION_TYPES
 from wizard.vault import store
 
@@ -453,7 +453,10 @@ def attempt_diagnosis(attempt: TestAttempt) -> Diagnosis | None:
         if timezone.now() - attempt.started_at > timedelta(seconds=stale_after):
             return TRANSPORT["unknown"]
         return None
-    return by_key(attempt.diagnosis_key) if attempt.diagnosis_key else None
+    diagnosis = by_key(attempt.diagnosis_key) if attempt.diagnosis_key else None
+    if diagnosis is None:
+        return None
+    return for_setup(diagnosis, integration_chosen=bool(attempt.setup.portal_integration))
 
 
 # --- the instructions -------------------------------------------------------------------------------
