@@ -4,8 +4,8 @@ page load without JavaScript shows, never nothing."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import REST_KEY
-from tests.journeys import passed_setup, start, url
+from tests.conftest import MOBILE, REST_KEY
+from tests.journeys import passed_setup, start, url, walk_to_test
 from wizard.flow import services
 from wizard.flow.models import Setup
 
@@ -96,6 +96,25 @@ def test_an_error_page_that_is_not_ours_is_shown_whole(checked, client):
     page.get_by_role("button", name="Save and continue").click()
     expect(page.locator("main h1")).to_have_text("502 Bad Gateway")
     expect_errors(checked, 502)
+
+
+def test_a_slow_test_send_says_sending_and_takes_no_second_tap(checked, client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    page = checked.page
+    checked.goto(url(setup, "test"))
+    sending = page.locator("form.send").get_by_text("Sending…")
+    expect(sending).to_be_hidden()
+    checked.check("before sending")
+    page.get_by_label("Phone number").fill(MOBILE)
+    sandbox.fail_next("slow", seconds=1.5)  # Clickatell takes its time to answer
+    button = page.get_by_role("button", name="Send the test message")
+    button.click()
+    expect(button).to_be_disabled()
+    expect(sending).to_be_visible()
+    expect(page.locator(".outcome")).to_contain_text("Clickatell accepted the test message")
+    expect(page.get_by_role("button", name="Send another test")).to_be_enabled()
+    expect(page.locator("form.send").get_by_text("Sending…")).to_be_hidden()
+    assert len(sandbox.received()) == 1
 
 
 def test_a_mistyped_colleagues_address_keeps_the_instructions_address(checked):
