@@ -221,6 +221,31 @@ def test_emailed_links_have_their_own_budget(client, sandbox, mailoutbox, settin
     assert len(mailoutbox) == 2
 
 
+def test_with_htmx_every_outcome_of_the_email_form_leaves_the_instructions_address(
+    client, sandbox, mailoutbox, settings
+):
+    settings.PORTAL_HAND_ON_EMAIL_LIMITS = {"setup": "1/86400", "ip": "20/86400"}
+    setup = passed_setup(client, "sachet")
+    make_link(client, setup)
+    instructions = url(setup, "instructions")
+    htmx = {"HX-Request": "true", "HX-Target": "wizard"}
+
+    def address_bar_after(data) -> str:
+        """What htmx puts in the address bar: the reply's HX-Push-Url, the redirect's page's after a redirect."""
+        response = client.post(email_url(setup), data, headers=htmx)
+        if response.status_code == 302:
+            assert response["Location"].startswith(instructions)
+            response = client.get(response["Location"].split("#")[0], headers=htmx)
+        return response["HX-Push-Url"]
+
+    assert address_bar_after({"email": "colleague at example"}) == instructions  # mistyped: 400
+    assert address_bar_after({"email": "c1@example.com"}) == instructions  # sent
+    assert address_bar_after({"email": "c2@example.com"}) == instructions  # over the budget: 429
+    setup.hand_on_links.update(revoked_at=timezone.now())
+    assert address_bar_after({"email": "c3@example.com"}) == instructions  # the link no longer works
+    assert len(mailoutbox) == 1
+
+
 def test_a_revoked_link_is_not_emailed(client, sandbox, mailoutbox):
     setup = passed_setup(client, "sachet")
     make_link(client, setup)

@@ -81,6 +81,26 @@ def test_an_api_key_app_goes_from_choice_to_delivered_test_and_instructions(clie
     assert setup.instructions_shown is not None and setup.instructions_shown.platform == setup.platform
 
 
+def test_a_not_yet_can_later_turn_into_a_yes_that_ends_the_test_as_a_first_yes_does(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    send_test_sms(client, setup)
+    response = client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "no"})
+    assert response["Location"].endswith("/test/")
+    assert StoredSecret.objects.filter(owner=setup.vault_owner).exists()  # held for another test meanwhile
+
+    client.post(f"/s/{setup.token}/test/delivery/")  # later, Clickatell says it reached the phone
+    html = page(client.get(url(setup, "test")))
+    assert "delivered to the phone" in html
+    assert "Did the text message arrive on your phone?" in html and 'value="yes"' in html
+
+    response = client.post(f"/s/{setup.token}/test/confirm/", {"arrived": "yes"})
+    assert response["Location"].endswith("/instructions/")
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+    setup.refresh_from_db()
+    assert setup.delivery_confirmed is True and setup.arrival_confirmed_at is not None
+    assert setup.step == "instructions"
+
+
 def test_an_api_id_app_uses_the_workaround_fails_on_a_wrong_password_then_succeeds(client, sandbox):
     setup = walk_to_test(
         client, "zabbix-sms-client", {"username": USERNAME, "password": "wrong-password", "api_key": REST_KEY}

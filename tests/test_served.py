@@ -16,6 +16,9 @@ from wizard.flow.models import Setup, TestAttempt
 from .conftest import MOBILE, REST_KEY
 from .servers import gunicorn, post, server_env
 
+# The pending attempt's outcome heading (the send button's own "Sending…" shows only while htmx waits).
+PENDING = '<h2 id="outcome-title">Sending…</h2>'
+
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
@@ -112,15 +115,15 @@ def test_a_pending_attempts_page_tells_the_truth_as_the_clock_moves(sandbox, tmp
         attempt = TestAttempt.objects.create(
             setup=setup, signature=setup.signature, destination_masked="+278…567"
         )
-        assert "Sending…" in browser.get(f"{base}/test/", timeout=10).text
-        assert "Sending…" in browser.get(f"{base}/test/", timeout=10).text
+        assert PENDING in browser.get(f"{base}/test/", timeout=10).text
+        assert PENDING in browser.get(f"{base}/test/", timeout=10).text
         # The server's timeouts are the test's (server_env): after them and a margin, nobody is waiting.
         stale = settings.CLICKATELL_CONNECT_TIMEOUT + settings.CLICKATELL_READ_TIMEOUT + 6
         TestAttempt.objects.filter(pk=attempt.pk).update(
             started_at=attempt.started_at - timedelta(seconds=stale)
         )
         page = browser.get(f"{base}/test/", timeout=10).text
-        assert "know whether the test was sent" in page and "Sending…" not in page
+        assert "know whether the test was sent" in page and PENDING not in page
 
 
 def test_the_access_log_names_a_setup_by_its_reference_never_by_its_link(sandbox, tmp_path):

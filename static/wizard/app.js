@@ -15,13 +15,22 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
-  // After htmx swaps a step in, move focus to its heading so keyboard and screen-reader users follow.
+  // After htmx swaps a step (or an error page's main content) in, move focus to its heading so keyboard and
+  // screen-reader users follow.
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
-    var wizard = document.getElementById("wizard");
-    if (!target || target.id !== "wizard" || !wizard) return;
-    enhance(wizard);
-    var heading = wizard.querySelector("h1");
+    if (!target || (target.id !== "wizard" && target.id !== "main")) return;
+    var swapped = document.getElementById("wizard") || document.getElementById("main");
+    enhance(swapped);
+    var heading = swapped.querySelector("h1");
     if (heading) heading.focus({ preventScroll: true });
+  });
+  // An error reply that is not one of our pages (a proxy's own error page, an empty reply) has no main
+  // content to pick out: it is shown whole in its place, as the browser shows it without this file.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (!detail.isError || !detail.shouldSwap) return;
+    var reply = new DOMParser().parseFromString(detail.serverResponse || "", "text/html");
+    if (!reply.getElementById("main")) detail.selectOverride = "unset";
   });
 })();

@@ -82,8 +82,10 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  // The event's target is the step that was swapped out (outerHTML): the new one is looked up afresh.
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
-    if (target && target.id === "wizard") enhance(target);
+    var wizard = document.getElementById("wizard");
+    if (target && target.id === "wizard" && wizard) enhance(wizard);
   });
 })();

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.conftest import USERNAME
-from tests.journeys import passed_setup
+from tests.conftest import MOBILE, PASSWORD, REST_KEY, USERNAME
+from tests.journeys import passed_setup, walk_to_test
 from tests.snippet_parsers import SENTINELS, assert_round_trip, assert_round_trips, parse
 from wizard.catalog import snippets
 from wizard.catalog.loader import DATA_FILE
@@ -129,6 +129,28 @@ def test_in_french_the_copy_buttons_say_so_in_french(browser, live_server, catal
     customer.check("copied in French")
     context.close()
     customer.assert_clean()
+
+
+def test_instructions_reached_through_htmx_after_a_later_yes_fill_in_the_snippets(customer, client):
+    setup = walk_to_test(
+        client, "zabbix-sms-client", {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+    )
+    page = customer.page
+    customer.goto(f"/s/{setup.token}/test/")
+    page.get_by_label("Phone number").fill(MOBILE)
+    page.get_by_role("button", name="Send the test message").click()
+    expect(page.locator(".outcome")).to_contain_text("Clickatell accepted the test message")
+    page.get_by_role("button", name="No, not yet").click()
+    expect(page.locator(".messages")).to_contain_text("Sorry it didn")
+    customer.check("asked again after not yet")
+    page.evaluate("window.loadedOnce = true")  # gone if the next step came as a whole new page
+    page.get_by_role("button", name="Yes, it arrived").click()
+    expect(page.locator("h1")).to_contain_text("Set up Zabbix")
+    assert page.url.endswith("/instructions/") and page.evaluate("window.loadedOnce") is True
+    expect(page.locator(".snippet-fill")).to_be_visible()
+    page.get_by_label("Account Password").fill("typed-in-the-page")
+    expect(page.locator("figure.snippet pre").first).to_contain_text("typed-in-the-page")
+    customer.check("filled in after htmx")
 
 
 @pytest.mark.parametrize("checked", [False], indirect=True, ids=["nojs"])

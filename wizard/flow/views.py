@@ -487,6 +487,9 @@ def _instructions_page(request, setup, progress, bound_email=None, refusal=None,
     )
     if refusal:
         response["Retry-After"] = str(refusal.retry_after)
+    if request.htmx and request.method == "POST":
+        # The page shown is the instructions step's, not the address its form posted to.
+        response["HX-Push-Url"] = step_url(setup, steps.INSTRUCTIONS)
     return response
 
 
