@@ -98,6 +98,17 @@ def fresh_redis(settings):
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
+@pytest.fixture(autouse=True)
+def default_language_after_each_test():
+    """A setup's page activates the setup's language in the thread that serves it, and Django's test client
+    serves in the test's own thread: the next test starts in the default language, as each real request
+    starts in its own."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
