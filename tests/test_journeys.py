@@ -171,6 +171,24 @@ def test_a_refused_key_is_fixed_where_the_integration_type_was_chosen_for_an_unl
     assert re.search(r'<input[^>]*value="platform_http"[^>]*checked', fields)
 
 
+def test_a_refused_key_for_a_catalog_app_showing_other_boxes_is_fixed_where_its_type_was_chosen(
+    client, sandbox
+):
+    setup = start(client, "zabbix-sms-client")
+    client.post(
+        url(setup, "fields"),
+        {"different": "1", "app_fields": "api_key", "portal_integration": "platform_http"},
+    )
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})  # a REST integration's key
+    send_test_sms(client, setup)
+    html = page(client.get(url(setup, "test")))
+    fix = f"/s/{setup.token}/fields/?different=1#id_portal_integration"
+    assert f'href="{fix}"' in unescape(html)
+    fields = page(client.get(fix.split("#")[0]))
+    assert 'id="id_portal_integration"' in fields
+    assert re.search(r'<input[^>]*value="platform_http"[^>]*checked', fields)
+
+
 def test_a_refused_key_for_a_catalog_app_is_fixed_on_the_credentials_page(client, sandbox):
     setup = walk_to_test(client, "novu", {"api_key": HTTP_KEY})  # Novu sends to the REST API
     send_test_sms(client, setup)

@@ -381,7 +381,14 @@ def _test_page(request, setup, progress, form, refusal: limits.Refusal | None = 
     diagnosis = services.attempt_diagnosis(attempt) if attempt else None
     fix_url = ""
     if diagnosis and diagnosis.step and diagnosis.step != steps.TEST:
-        fix_url = step_url(setup, diagnosis.step) + (f"#id_{diagnosis.field}" if diagnosis.field else "")
+        # A catalog app's boxes step asks "does it show these boxes?" first: the type question is on its
+        # "different boxes" form, where the customer chose it.
+        other_boxes = "?different=1" if diagnosis.step == steps.FIELDS and setup.platform else ""
+        fix_url = (
+            step_url(setup, diagnosis.step)
+            + other_boxes
+            + (f"#id_{diagnosis.field}" if diagnosis.field else "")
+        )
     response = _render(
         request,
         "flow/test.html",
