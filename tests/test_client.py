@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from urllib.parse import parse_qs
 
 import pytest
@@ -235,6 +236,30 @@ def test_unexpected_answers_become_their_own_clear_outcome(sandbox, signature, m
     assert outcome.status == "failed"
     assert outcome.diagnosis.key == kind
     assert len(sandbox.received()) == 1  # never retried
+
+
+@pytest.mark.parametrize("signature", ["legacy_http", "platform_rest"])
+def test_a_redirect_is_never_followed(sandbox, signature):
+    outcome = send(signature)
+    assert outcome.accepted  # the same send, answered normally
+    sandbox.fail_next("redirect")
+    outcome = send(signature)
+    assert outcome.status == "failed" and outcome.diagnosis.key == "transport:bad_response"
+    assert "302" in outcome.detail
+    assert not sandbox.received("/redirected")  # the credentials went nowhere else
+    assert len(sandbox.received()) == 2
+
+
+def test_an_answer_far_larger_than_clickatell_sends_is_read_no_further_than_the_cap(sandbox):
+    sandbox.fail_next("endless", megabytes=256)
+    outcome = send("platform_rest")
+    assert outcome.status == "failed" and outcome.diagnosis.key == "transport:bad_response"
+    sent = -1
+    while sent != sandbox.state.endless_bytes_sent:  # until the sandbox notices the client hung up
+        sent = sandbox.state.endless_bytes_sent
+        time.sleep(0.2)
+    # What the client read (64 KiB) plus what the sockets' buffers held, not the 256 MiB on offer.
+    assert sent < 32 * 1024 * 1024
 
 
 def test_a_timeout_is_one_attempt_and_no_retry(sandbox):

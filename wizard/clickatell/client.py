@@ -68,6 +68,9 @@ class BadResponse(Exception):
 
 def _session() -> requests.Session:
     session = requests.Session()
+    # Answers are read as they arrive, and no further than MAX_BODY (_body): one far larger than Clickatell
+    # sends is cut there, never held whole.
+    session.stream = True
     # No retries of any kind: requests' default is already 0, stated here so nobody "fixes" it.
     adapter = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0))
     session.mount("http://", adapter)
@@ -104,7 +107,12 @@ def _digits(number: str) -> str:
 
 
 def _body(response: requests.Response) -> str:
-    return response.content[:MAX_BODY].decode("utf-8", errors="replace")
+    read = b""
+    for chunk in response.iter_content(chunk_size=16 * 1024):
+        read += chunk
+        if len(read) >= MAX_BODY:
+            break
+    return read[:MAX_BODY].decode("utf-8", errors="replace")
 
 
 def _json(response: requests.Response) -> dict:

@@ -22,7 +22,19 @@ from urllib.parse import parse_qs, urlsplit
 
 DEMO_FIXTURE = Path(__file__).with_name("sandbox_accounts.json")
 
-FAIL_MODES = {"error", "slow", "hang", "http_500", "garbage", "html", "empty", "drop", "wrong_content_type"}
+FAIL_MODES = {
+    "error",
+    "slow",
+    "hang",
+    "http_500",
+    "garbage",
+    "html",
+    "empty",
+    "drop",
+    "wrong_content_type",
+    "redirect",
+    "endless",
+}
 
 LEGACY_TEXT = {
     "001": "Authentication failed",
@@ -70,6 +82,8 @@ class State:
     delay_seconds: float = 0.0
     requests: list[dict] = field(default_factory=list)
     fail_next: list[dict] = field(default_factory=list)
+    # How much of an "endless" answer the client took before it stopped reading.
+    endless_bytes_sent: int = 0
     messages: dict[str, dict] = field(default_factory=dict)
     sessions: dict[str, Account] = field(default_factory=dict)
 
@@ -217,6 +231,16 @@ class Sandbox:
                     self.close_connection = True
                     self.connection.close()
                     return True
+                if mode == "redirect":
+                    # Elsewhere on this same server: a client that follows it is seen asking again.
+                    self.send_response(302)
+                    self.send_header("Location", f"http://{self.headers.get('Host', '')}/redirected{path}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return True
+                if mode == "endless":
+                    self._send_endless(int(failure.get("megabytes", 256)))
+                    return True
                 bodies = {
                     "http_500": Answer(
                         500, "<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html"
@@ -228,6 +252,21 @@ class Sandbox:
                 }
                 self._reply(bodies[mode])
                 return True
+
+            def _send_endless(self, megabytes: int):
+                """A JSON answer far larger than any Clickatell sends, until the client stops reading."""
+                self.close_connection = True
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                chunk = b'{"messages": [' + b" " * (64 * 1024 - 14)
+                try:
+                    for _ in range(megabytes * 16):
+                        self.wfile.write(chunk)
+                        with sandbox.lock:
+                            sandbox.state.endless_bytes_sent += len(chunk)
+                except OSError:
+                    pass  # the client hung up: what it was sent is counted
 
             def _reply(self, answer: Answer):
                 body = answer.body
