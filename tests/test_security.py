@@ -158,6 +158,43 @@ def test_every_form_needs_a_csrf_token():
     assert strict.post("/", {"platform": "novu", "csrfmiddlewaretoken": token}).status_code == 302
 
 
+def every_route(patterns=None, prefix=""):
+    """Each URL pattern of the project, as a path with made-up values for its parts."""
+    from django.urls import URLResolver, get_resolver
+
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from every_route(pattern.url_patterns, route)
+        else:
+            yield route
+
+
+def filled(route: str, setup) -> str:
+    path = re.sub(r"<int:\w+>", "1", route)
+    path = re.sub(
+        r"<(str:|path:)?(token|reference)>",
+        lambda m: setup.token if m[2] == "token" else setup.reference,
+        path,
+    )
+    path = re.sub(r"<(\w+:)?\w+>", "x", path)
+    path = path.lstrip("^").rstrip("$").replace("\\", "")
+    return "/" + path if not path.startswith("/") else path
+
+
+def test_no_page_takes_a_post_without_the_forms_csrf_token(client):
+    """Not one view is exempt from the CSRF check: a POST without the form's token is refused, whatever
+    the page (the wizard's, the console's, the admin's)."""
+    setup = start(client, "novu")
+    strict = Client(enforce_csrf_checks=True)
+    strict.get("/")  # a CSRF cookie, as a browser that loaded a page has
+    routes = [route for route in every_route() if not route.startswith("^static")]
+    assert len(routes) > 40
+    for route in routes:
+        response = strict.post(filled(route, setup), {"phone": MOBILE})
+        assert response.status_code == 403, (route, response.status_code)
+
+
 def test_state_changes_only_on_post(client):
     setup = start(client, "novu")
     for path in ("credentials/forget/", "test/delivery/", "test/confirm/"):
