@@ -106,18 +106,48 @@ def test_pages_carry_the_security_headers(client, step):
     setup = start(client, "novu")
     client.post(url(setup, "fields"), {"confirm": "yes"})
     response = client.get(url(setup, step))
+    assert "'nonce-" in response["Content-Security-Policy"]  # its scripts run by the policy's nonce
+    assert_security_headers(response)
+    assert_never_cached(response)
+
+
+@pytest.mark.parametrize(
+    "page, status",
+    [
+        ("/", 200),
+        ("/s/no-such-setup/fields/", 404),
+        ("/h/no-such-link/", 404),
+        ("/console/login/", 200),
+        ("a refused new setup", 429),
+        ("a refused form", 403),
+    ],
+)
+def test_every_kind_of_page_carries_the_security_headers(client, settings, page, status):
+    if page == "a refused new setup":
+        settings.PORTAL_LIMIT_NEW_SETUPS_PER_IP = "0/3600"
+        response = client.post("/", {"platform": "novu"})
+    elif page == "a refused form":
+        response = Client(enforce_csrf_checks=True).post("/", {"platform": "novu"})
+    else:
+        response = client.get(page)
+    assert response.status_code == status
+    assert_security_headers(response)
+
+
+def assert_security_headers(response):
     csp = response["Content-Security-Policy"]
-    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "base-uri 'none'" in csp
     html = response.content.decode()
-    assert all(f'nonce="{nonce}"' in tag for tag in re.findall(r"<script[^>]*>", html))
+    scripts = re.findall(r"<script[^>]*>", html)
+    if scripts:  # the policy names a nonce only when the page used one (the error page has no script)
+        nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+        assert all(f'nonce="{nonce}"' in tag for tag in scripts)
     assert "<style" not in html and " style=" not in html  # no inline style for the CSP to block
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
-    assert_never_cached(response)
 
 
 def assert_never_cached(response):
@@ -504,3 +534,9 @@ def test_warning_lines_about_a_setups_requests_never_carry_its_link(client, sand
     lines = [record.getMessage() for record in caplog.records]
     assert any("Too Many Requests" in line for line in lines) and any("Not Found" in line for line in lines)
     assert not any(setup.token in line for line in lines)
+
+
+def test_the_error_page_carries_the_security_headers(
+    client, vault_keys, saving_credentials_fails_on_the_database
+):
+    assert_security_headers(failed_save(client))
