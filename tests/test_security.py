@@ -112,7 +112,7 @@ def test_pages_carry_the_security_headers(client, step):
 
 
 @pytest.mark.parametrize(
-    "page, status",
+    "shown, status",
     [
         ("/", 200),
         ("/s/no-such-setup/fields/", 404),
@@ -122,14 +122,14 @@ def test_pages_carry_the_security_headers(client, step):
         ("a refused form", 403),
     ],
 )
-def test_every_kind_of_page_carries_the_security_headers(client, settings, page, status):
-    if page == "a refused new setup":
+def test_every_kind_of_page_carries_the_security_headers(client, settings, shown, status):
+    if shown == "a refused new setup":
         settings.PORTAL_LIMIT_NEW_SETUPS_PER_IP = "0/3600"
         response = client.post("/", {"platform": "novu"})
-    elif page == "a refused form":
+    elif shown == "a refused form":
         response = Client(enforce_csrf_checks=True).post("/", {"platform": "novu"})
     else:
-        response = client.get(page)
+        response = client.get(shown)
     assert response.status_code == status
     assert_security_headers(response)
 
