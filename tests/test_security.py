@@ -267,14 +267,16 @@ def production_env(tmp_path) -> dict:
     return env
 
 
+def run_python(args: list[str], env: dict, timeout: int = 60) -> subprocess.CompletedProcess:
+    """The project's Python in a process of its own, from the project's folder, with only ``env``."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def test_check_deploy_reports_no_issue_with_production_settings(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=production_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -283,14 +285,7 @@ def test_check_deploy_reports_no_issue_with_production_settings(tmp_path):
 def test_check_deploy_flags_the_development_vault_key(tmp_path):
     env = production_env(tmp_path)
     del env["PORTAL_VAULT_KEYS"]
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(["manage.py", "check", "--deploy"], env)
     assert "vault.W001" in result.stdout + result.stderr
 
 
@@ -312,13 +307,10 @@ print(json.dumps({"redirect": [plain.status_code, plain.get("Location")], "hsts"
 
 
 def test_behind_https_cookies_are_host_prefixed_and_hsts_is_sent(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", HTTPS_PROBE],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_python(
+        ["-c", HTTPS_PROBE],
+        {**production_env(tmp_path), "DJANGO_SETTINGS_MODULE": "wizard.settings"},
         timeout=120,
-        env={**production_env(tmp_path), "DJANGO_SETTINGS_MODULE": "wizard.settings"},
     )
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout.strip().splitlines()[-1])
@@ -492,19 +484,12 @@ Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1").post("/s/LinkTokenThatMu
 def test_a_refused_post_to_a_customers_link_is_logged_without_the_link(tmp_path, debug):
     """Django's own warnings name the path: every handler the project configures writes it redacted,
     in development (where Django would add its own console copy) as in production."""
-    result = subprocess.run(
-        [sys.executable, "-c", CSRF_REFUSAL_PROBE],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "wizard.settings",
-            "DJANGO_DEBUG": debug,
-            "PORTAL_DATA_DIR": str(tmp_path),
-        },
-    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "wizard.settings",
+        "DJANGO_DEBUG": debug,
+        "PORTAL_DATA_DIR": str(tmp_path),
+    }
+    result = run_python(["-c", CSRF_REFUSAL_PROBE], {**os.environ, **env})
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "Forbidden (CSRF cookie not set.): /s/[token]/test/" in output
