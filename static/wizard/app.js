@@ -33,4 +33,25 @@
     var reply = new DOMParser().parseFromString(detail.serverResponse || "", "text/html");
     if (!reply.getElementById("main")) detail.selectOverride = "unset";
   });
+  // A request that got no answer at all (a phone between networks, a server restarting) is made again by the
+  // browser itself, as without this file: it then shows the answer, or its own page saying the network is
+  // gone, never nothing. A send's form sends once whatever happens (its single-use token).
+  document.addEventListener("htmx:sendError", function (event) {
+    var elt = event.detail.elt;
+    if (elt.tagName === "A" && elt.href) {
+      window.location.assign(elt.href);
+    } else if (elt.tagName === "FORM") {
+      var config = event.detail.requestConfig || {};
+      var submitter = config.triggeringEvent && config.triggeringEvent.submitter;
+      if (submitter && submitter.name) {
+        // The button pressed is part of the answer ("Yes, it arrived"); a plain submit() leaves it out.
+        var pressed = document.createElement("input");
+        pressed.type = "hidden";
+        pressed.name = submitter.name;
+        pressed.value = submitter.value;
+        elt.appendChild(pressed);
+      }
+      HTMLFormElement.prototype.submit.call(elt);  // no submit event: htmx leaves this one to the browser
+    }
+  });
 })();

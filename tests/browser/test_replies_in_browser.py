@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import MOBILE, REST_KEY
-from tests.journeys import passed_setup, start, url, walk_to_test
+from tests.journeys import passed_setup, send_test_sms, start, url, walk_to_test
 from wizard.flow import services
 from wizard.flow.models import Setup
 
@@ -130,3 +130,42 @@ def test_a_mistyped_colleagues_address_keeps_the_instructions_address(checked):
     expect(page.locator("h1")).to_contain_text("Set up Sachet")
     checked.check("instructions after a mistyped address")
     expect_errors(checked, 400, by_htmx=False)  # a step's own refusal, swapped as the step
+
+
+def fail_once(page, path_end: str):
+    """The next request to an address ending so gets no answer (the network drops it), later ones go through."""
+    dropped = []
+
+    def handle(route):
+        if dropped:
+            route.continue_()
+        else:
+            dropped.append(route.request.method)
+            route.abort("internetdisconnected")
+
+    page.route(f"**{path_end}", handle)
+    return dropped
+
+
+def test_a_request_that_gets_no_answer_is_made_again_by_the_browser(checked, client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    send_test_sms(client, setup)  # a test already sent, awaiting the customer's answer
+    page = checked.page
+    checked.goto(url(setup, "test"))
+
+    dropped = fail_once(page, "/test/confirm/")  # a form: its pressed button is part of the answer
+    page.get_by_role("button", name="Yes, it arrived").click()
+    expect(page.locator("h1")).to_contain_text("Set up Novu")
+    assert dropped == ["POST"]
+    setup.refresh_from_db()
+    assert setup.delivery_confirmed is True
+
+    dropped = fail_once(page, "/fields/")  # a link
+    page.get_by_role("navigation", name="Setup progress").get_by_role("link", name="Its boxes").click()
+    expect(page.locator("h1")).to_contain_text("Which boxes does Novu")
+    assert dropped == ["GET"]
+    # Chromium logs each dropped request, and htmx its failure: these are the expected ones, and all there are.
+    dropped_lines = ("ERR_INTERNET_DISCONNECTED", "htmx:sendError", "htmx:afterRequest")
+    expected = [p for p in checked.problems if any(line in p for line in dropped_lines)]
+    assert expected, checked.problems
+    checked.problems = [p for p in checked.problems if p not in expected]
