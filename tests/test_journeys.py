@@ -267,6 +267,7 @@ def test_an_app_where_the_workaround_cannot_work_says_so_and_what_to_do_instead(
     setup = start(client, slug)
     html = page(client.get(url(setup, "fields")))
     assert "can't use the usual workaround" in html and "What you can do:" in html
+    assert Platform.objects.get(slug=slug).workaround_blocked in unescape(html)  # why, in the catalog's words
     assert f'href="{url(setup, "app")}"' in html  # another version or provider of the app
 
     # Its old boxes can't take a key: no credentials are asked for, so no test can pass for them.
