@@ -51,9 +51,11 @@ def _setup_or_404(request, token: str) -> tuple[Setup, steps.Progress]:
 def _guard(setup: Setup, progress: steps.Progress, step: str):
     """Step order is enforced here, on the server: a skipped step sends the customer back to it."""
     allowed = steps.step_allowed(progress, step)
-    if allowed != step:
-        if step == steps.TEST and allowed == steps.CREDENTIALS and setup.delivery_confirmed:
-            # Back to the test after the customer said it arrived: the credentials went because it worked.
+    if allowed == step:
+        return None, None
+    if step == steps.TEST and allowed == steps.CREDENTIALS:
+        # Back to the test with the credentials gone: say why they went.
+        if setup.delivery_confirmed:  # the customer said the test arrived: they went because it worked
             return (
                 steps.INSTRUCTIONS,
                 gettext(
@@ -61,15 +63,14 @@ def _guard(setup: Setup, progress: steps.Progress, step: str):
                     "To send another test, enter them again under “Your credentials”."
                 ),
             )
-        if step == steps.TEST and allowed == steps.CREDENTIALS and setup.credentials_saved_at:
+        if setup.credentials_saved_at:
             return (
                 allowed,
                 gettext(
                     "Your credentials were deleted (we keep them only for a short time). Enter them again."
                 ),
             )
-        return allowed, None
-    return None, None
+    return allowed, None
 
 
 def _render(
