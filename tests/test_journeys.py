@@ -471,6 +471,10 @@ def test_expired_secrets_are_never_used_even_before_the_purge(client, sandbox, s
     response = client.post(url(setup, "test"), {"phone": MOBILE, "attempt_token": token}, follow=True)
     assert "Enter them again" in page(response)
     assert sandbox.received() == []
+    back = client.get(url(setup, "test"), follow=True)  # the test step, opened again later
+    assert back.redirect_chain[-1][0].endswith("/credentials/")
+    expired = "Your credentials were deleted (we keep them only for a short time). Enter them again."
+    assert expired in page(back)
 
 
 def test_credentials_that_cannot_be_decrypted_fail_closed(client, sandbox, vault_keys):
