@@ -8,8 +8,10 @@ from io import StringIO
 
 import pytest
 import requests
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -264,6 +266,54 @@ def test_a_recovery_code_works_once(agent):
     assert browser.get("/console/").status_code == 302
     time.sleep(1.1)  # django-otp's back-off after the wrong code
     assert browser.post("/console/login/code/", {"code": codes[4]})["Location"] == "/console/"
+
+
+def signed_in_with_both_factors(enrolled) -> Client:
+    browser = Client()
+    sign_in(browser)
+    assert (
+        browser.post("/console/login/code/", {"code": code_now(enrolled.bin_key)})["Location"] == "/console/"
+    )
+    return browser
+
+
+def test_an_agent_idle_for_half_an_hour_signs_in_again(enrolled):
+    browser = signed_in_with_both_factors(enrolled)
+    stored = Session.objects.filter(session_key=browser.session.session_key)
+    # Each request moves the expiry on: half an hour from the latest one.
+    stored.update(expire_date=timezone.now() + timezone.timedelta(minutes=1))
+    assert browser.get("/console/").status_code == 200
+    left = stored.get().expire_date - timezone.now()
+    assert timezone.timedelta(minutes=29) < left <= timezone.timedelta(minutes=30)
+
+    stored.update(expire_date=timezone.now() - timezone.timedelta(seconds=1))  # 30 minutes of nothing
+    response = browser.get("/console/")
+    assert response.status_code == 302 and response["Location"].startswith("/console/login/")
+
+
+def test_after_eight_hours_signed_in_even_a_busy_agent_signs_in_again(enrolled):
+    browser = signed_in_with_both_factors(enrolled)
+    session = browser.session
+    signed_in_at = session["signed_in_at"]
+    assert abs(signed_in_at - time.time()) < 60  # noted at sign-in
+
+    session["signed_in_at"] = time.time() - 8 * 60 * 60 + 60  # a minute to go
+    session.save()
+    assert browser.get("/console/").status_code == 200
+
+    session["signed_in_at"] = time.time() - 8 * 60 * 60 - 1
+    session.save()
+    response = browser.get("/console/", follow=True)
+    assert response.redirect_chain[0][0].startswith("/console/login/")
+    assert "You have been signed in for 8 hours: sign in again to go on." in response.content.decode()
+    assert not Session.objects.filter(session_key=session.session_key).exists()  # gone from the server
+    assert browser.get("/admin/")["Location"].startswith("/admin/login/")
+
+    # Signing in again starts a new working day.
+    assert browser.post("/console/login/", {"username": AGENT, "password": AGENT_PASSWORD}).status_code == 302
+    next_code = f"{totp(enrolled.bin_key, drift=1):06d}"  # django-otp takes each code once
+    assert browser.post("/console/login/code/", {"code": next_code})["Location"] == "/console/"
+    assert browser.get("/console/").status_code == 200
 
 
 def test_create_agent_says_how_to_enrol(db):

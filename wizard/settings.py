@@ -94,8 +94,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before django-otp's, which marks the user (signed out or not) as verified or not.
+    "wizard.console.middleware.agents_sessions_end",
+    "django_otp.middleware.OTPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -212,9 +214,13 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Sessions are stored server-side (Django's database sessions) and carry no secrets: an agent's login.
+# An agent idle for PORTAL_AGENT_IDLE_MINUTES signs in again; after PORTAL_AGENT_SIGNED_IN_HOURS they
+# sign in again however busy (console/middleware.py).
+PORTAL_AGENT_IDLE_MINUTES = env_int("PORTAL_AGENT_IDLE_MINUTES", 30)
+PORTAL_AGENT_SIGNED_IN_HOURS = env_int("PORTAL_AGENT_SIGNED_IN_HOURS", 8)
+SESSION_COOKIE_AGE = PORTAL_AGENT_IDLE_MINUTES * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 60 * 60
 # The number a customer last typed for a test SMS, signed, in their own browser (flow/views.py).
 PORTAL_PHONE_COOKIE_NAME = "phone"
 CSRF_COOKIE_HTTPONLY = True

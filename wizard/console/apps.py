@@ -7,6 +7,9 @@ class ConsoleConfig(AppConfig):
     label = "console"
     verbose_name = "Support console"
 
+    def ready(self):
+        from . import signin  # noqa: F401  (connects note_when_signed_in to user_logged_in)
+
 
 class VerifiedAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with a site that asks for a second factor (settings.INSTALLED_APPS names it)."""

@@ -15,7 +15,9 @@ import django_otp
 import segno
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
+from django.dispatch import receiver
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -28,6 +30,9 @@ FAILED = "That didn't work. Check what you typed and try again."
 # After a few wrong codes in a row, django-otp makes a device wait before it checks another.
 WAIT = "Too many sign-in attempts. Wait a moment, then try again."
 RECOVERY_CODES = 10
+SIGNED_OUT = "You have been signed in for {hours} hours: sign in again to go on."
+# The session's note of when its user signed in (seconds since the epoch).
+SIGNED_IN_AT = "signed_in_at"
 
 
 # --- limits on guessing ---------------------------------------------------------------------------------
@@ -133,3 +138,18 @@ def complete(request, device) -> None:
     """The user is verified from now on; a new session key marks the step up."""
     request.session.cycle_key()
     django_otp.login(request, device)
+
+
+# --- how long a sign-in lasts ---------------------------------------------------------------------------
+
+
+@receiver(user_logged_in)
+def note_when_signed_in(sender, request, user, **kwargs):
+    request.session[SIGNED_IN_AT] = int(time.time())
+
+
+def signed_in_too_long(session) -> bool:
+    """True once PORTAL_AGENT_SIGNED_IN_HOURS have passed since the sign-in (or the session has no note
+    of it). An idle session ends sooner, with its expiry (SESSION_COOKIE_AGE)."""
+    signed_in_at = session.get(SIGNED_IN_AT, 0)
+    return time.time() - signed_in_at > settings.PORTAL_AGENT_SIGNED_IN_HOURS * 60 * 60

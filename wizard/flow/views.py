@@ -312,6 +312,8 @@ def forget(request, token: str):
 # The number a customer typed is remembered in their own browser (a signed cookie), for the next test's
 # form: the server keeps only its masked form, on the attempt.
 PHONE_COOKIE_SALT = "portal-switch.phone"
+# Long enough for a customer who comes back to the test later the same day.
+PHONE_REMEMBERED_SECONDS = 8 * 60 * 60
 
 
 def _remembered_phone(request) -> str:
@@ -319,7 +321,7 @@ def _remembered_phone(request) -> str:
         settings.PORTAL_PHONE_COOKIE_NAME,
         default="",
         salt=PHONE_COOKIE_SALT,
-        max_age=settings.SESSION_COOKIE_AGE,
+        max_age=PHONE_REMEMBERED_SECONDS,
     )
 
 
@@ -328,7 +330,7 @@ def _remember_phone(response, phone: str):
         settings.PORTAL_PHONE_COOKIE_NAME,
         phone,
         salt=PHONE_COOKIE_SALT,
-        max_age=settings.SESSION_COOKIE_AGE,
+        max_age=PHONE_REMEMBERED_SECONDS,
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
         samesite="Lax",
