@@ -119,8 +119,10 @@ def test_find_forgives_case_spaces_and_look_alikes(setup, agent_client):
     typed = ref.lower().replace("-", " ").replace("0", "o").replace("1", "l")
     response = agent_client.get("/console/find/", {"code": f"  {typed} "})
     assert response["Location"] == f"/console/s/{ref}/"
-    response = agent_client.get("/console/find/", {"code": "ZZZZ-ZZZZ"}, follow=True)
-    assert "No setup has the code" in response.content.decode()
+    response = agent_client.get("/console/find/", {"code": " ZZZZ-ZZZZ"}, follow=True)
+    assert "No setup has the code “ZZZZ-ZZZZ”" in response.content.decode()
+    # What the agent typed waits in the find box, to correct.
+    assert 'name="code" value="ZZZZ-ZZZZ"' in response.content.decode()
 
 
 def test_list_filters_and_paginates(setup, agent_client):

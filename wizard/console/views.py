@@ -207,7 +207,8 @@ def find(request):
         messages.error(
             request, f"No setup has the code “{typed.strip()[:20]}”. Ask the customer to read it again."
         )
-        return redirect("console:list")
+        # Back in the find box, to correct rather than type again.
+        return redirect(f"{reverse('console:list')}?{urlencode({'code': typed.strip()[:40]})}")
     return redirect("console:setup", reference=reference)
 
 
