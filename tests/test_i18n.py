@@ -12,12 +12,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, RequestFactory, override_settings
 from django.utils import formats, timezone, translation
-from django.views.defaults import server_error
 
 from wizard.catalog.loader import load_catalog
 from wizard.catalog.models import InstructionTemplate, Platform
 from wizard.flow import services
 from wizard.flow.models import Setup
+from wizard.flow.views import server_error
 
 from .conftest import MOBILE, PASSWORD, REST_KEY, USERNAME, sign_in_verified
 from .journeys import passed_setup, send_test_sms, send_token, url, walk_to_test
@@ -396,6 +396,14 @@ def test_error_pages_speak_the_customers_language(client):
         broken = server_error(RequestFactory().get("/"))
     assert broken.status_code == 500 and lang_of(broken) == "pt"
     assert "Algo deu errado do nosso lado" in text(broken)
+    assert "o código de referência mostrado na sua página" in text(broken)  # no setup loaded yet
+
+    on_a_setup = RequestFactory().get("/")
+    on_a_setup.setup_reference = "7KQ2-M9XD"
+    with translation.override("fr"):
+        broken = server_error(on_a_setup)
+    words = " ".join(re.sub(r"<[^>]+>", " ", text(broken)).split())
+    assert "en indiquant ce code de référence : 7KQ2-M9XD" in words
 
 
 # --- the catalog's own words ---------------------------------------------------------------------------

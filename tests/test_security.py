@@ -525,3 +525,12 @@ def test_the_error_page_carries_the_security_headers(
     client, vault_keys, saving_credentials_fails_on_the_database
 ):
     assert_security_headers(failed_save(client))
+
+
+def test_the_error_page_gives_the_reference_of_the_setup_it_failed_on(
+    client, vault_keys, saving_credentials_fails_on_the_database
+):
+    response = failed_save(client)
+    page = response.content.decode()
+    assert "contact Clickatell support and mention this reference code:" in page
+    assert f'<strong class="code">{response["X-Setup-Reference"]}</strong>' in page

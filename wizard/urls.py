@@ -6,3 +6,5 @@ urlpatterns = [
     path("console/", include("wizard.console.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "wizard.flow.views.server_error"

@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -603,3 +604,14 @@ def hand_on_page(request, token: str):
         "flow/hand_on.html",
         {"link": link, "instructions": services.instructions_for(link.setup, record=False)},
     )
+
+
+# --- when something broke -------------------------------------------------------------------------------
+
+
+def server_error(request):
+    """Django's 500 page, with the setup's reference when the failing page had loaded it: the code that
+    support asks for, where the customer can read it out. Rendered without the request's context, as
+    Django's own: nothing that could fail again."""
+    reference = getattr(request, "setup_reference", "")
+    return HttpResponseServerError(render_to_string("500.html", {"reference": reference}))
