@@ -44,6 +44,16 @@ def test_htmx_gets_the_step_alone_and_a_page_load_the_whole_page(client, sandbox
     assert "zabbix-sms-client" in text(search) and "<form" not in text(search)
 
 
+def test_no_template_syntax_shows_on_any_page(client, sandbox):
+    """Django's {# #} comments end on their line: one spread over two shows as text, at the top of the page."""
+    setup = accepted_test(client)
+    pages = [client.get("/"), client.get("/console/login/")]
+    pages += [client.get(url(setup, step)) for step in ("fields", "credentials", "test", "instructions")]
+    for page in pages:
+        assert page.status_code == 200
+        assert "{#" not in text(page) and "{%" not in text(page), page.request["PATH_INFO"]
+
+
 def test_every_step_pages_form_carries_a_csrf_token_that_django_accepts(sandbox):
     strict = Client(enforce_csrf_checks=True)
     home = text(strict.get("/"))
