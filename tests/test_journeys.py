@@ -423,7 +423,13 @@ def test_an_unknown_app_choice_is_refused(client):
         ("+44 909 876 5432", "Premium-rate numbers"),
         ("+27 21 123 4567", "isn't a mobile number"),
         ("not a number", "Start with +"),
-        ("+abc", "not a phone number we can read"),
+        ("+ ( ) -", "not a phone number we can read"),
+        # The phone library reads letters as a keypad's digits and drops trailing text: each of these
+        # would go to someone else's number.
+        ("+27 82 123 45O7", "Use only digits, spaces and + ( ) -"),
+        ("+27 82 ABC 4567", "Use only digits, spaces and + ( ) -"),
+        ("+27 82 123 4567x", "Use only digits, spaces and + ( ) -"),
+        ("++27 82 123 4567", "Use only digits, spaces and + ( ) -"),
     ],
 )
 def test_bad_phone_numbers_are_refused_with_the_number_kept(client, sandbox, phone, says):

@@ -1,3 +1,5 @@
+import re
+
 import phonenumbers
 from django import forms
 from django.conf import settings
@@ -107,6 +109,10 @@ class CredentialsForm(forms.Form):
         return check.cleaned
 
 
+# One + first, then digits (any script's, as phones' keyboards type them) and the usual separators.
+PHONE_CHARACTERS = re.compile(r"\+[\d\s().-]+")
+
+
 class PhoneForm(forms.Form):
     phone = forms.CharField(
         label=_("Phone number"),
@@ -133,6 +139,15 @@ class PhoneForm(forms.Form):
                 _(
                     "Start with + and your country code (for example +27 for South Africa, +44 for the UK), "
                     "then the number without its leading 0."
+                )
+            )
+        if not PHONE_CHARACTERS.fullmatch(typed):
+            # The phone library would read letters as a keypad's digits and drop trailing text: a slip
+            # such as O for 0 would send the test to someone else's number.
+            raise forms.ValidationError(
+                _(
+                    "Use only digits, spaces and + ( ) - in the phone number. Check for a letter typed in "
+                    "place of a digit (O for 0, l for 1)."
                 )
             )
         try:
