@@ -264,6 +264,60 @@ def test_staff_can_add_a_platform_and_customers_find_it(staff_client, client):
     assert re.search(r'value="acme-crm"', client.get("/").content.decode())
 
 
+def platform_form(platform, **changes) -> dict:
+    """The admin's change form for a platform, as its page fills it in, with some boxes retyped."""
+    from django.forms.models import model_to_dict
+
+    data = model_to_dict(platform)
+    for name in ("field_labels", "what_to_enter", "translations"):
+        data[name] = json.dumps(data[name])
+    return {**data, **changes}
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "says"),
+    [
+        ("field_labels", '"API Key"', "A list of the boxes' labels"),
+        ("field_labels", '["API Key", 5]', "A list of the boxes' labels"),
+        ("what_to_enter", '["API Key"]', "Each box's label and what goes in it"),
+        ("what_to_enter", '{"API Key": 5}', "Each box's label and what goes in it"),
+        ("translations", "[]", "Texts per language"),
+        ("translations", '{"fr": "texte"}', "“fr” needs"),
+        (
+            "translations",
+            '{"de": {"workaround_blocked": "…"}}',
+            "“de” is not one of the site's other languages",
+        ),
+        ("translations", '{"fr": {"what_to_enter": ["x"]}}', "“fr”: Each box's label"),
+        ("translations", '{"es": {"workaround_blocked": ["x"]}}', '“es”: "workaround_blocked" is one text'),
+    ],
+)
+def test_the_admin_refuses_a_platform_s_texts_in_a_shape_the_wizard_cannot_read(
+    staff_client, client, field, typed, says
+):
+    platform = Platform.objects.get(slug="domoticz")
+    before = getattr(platform, field)
+    response = staff_client.post(
+        f"/admin/catalog/platform/{platform.pk}/change/", platform_form(platform, **{field: typed})
+    )
+    assert response.status_code == 200 and says in unescape(response.content.decode())
+    assert getattr(Platform.objects.get(pk=platform.pk), field) == before
+    setup = start(client, "domoticz")
+    assert client.get(url(setup, "fields")).status_code == 200
+    assert staff_client.get("/admin/catalog/platform/").status_code == 200
+
+
+def test_a_platform_saved_without_translations_has_none_rather_than_nothing(staff_client, client):
+    platform = Platform.objects.get(slug="domoticz")
+    response = staff_client.post(
+        f"/admin/catalog/platform/{platform.pk}/change/", platform_form(platform, translations="")
+    )
+    assert response.status_code == 302, unescape(response.content.decode())[:2000]
+    assert Platform.objects.get(pk=platform.pk).translations == {}
+    setup = start(client, "domoticz")
+    assert client.get(url(setup, "fields")).status_code == 200
+
+
 def test_staff_write_a_snippet_preview_it_with_hostile_values_and_publish_it(staff_client, client):
     platform = Platform.objects.get(slug="sachet")
     refused = staff_client.post(

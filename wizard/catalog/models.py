@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -57,6 +58,19 @@ class Platform(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        """Staff type the JSON fields by hand in the admin: each must have the shape the wizard reads."""
+        if self.translations is None:  # the admin's empty box
+            self.translations = {}
+        problems = {
+            "field_labels": labels_problem(self.field_labels),
+            "what_to_enter": texts_by_label_problem(self.what_to_enter),
+            "translations": translations_problem(self.translations),
+        }
+        problems = {field: problem for field, problem in problems.items() if problem}
+        if problems:
+            raise ValidationError(problems)
+
     @property
     def category_name(self) -> str:
         """The category as customers read it, in the active language."""
@@ -112,6 +126,35 @@ class Platform(models.Model):
 
     def label_for(self, role: str, default: str) -> str:
         return next((label for label, r, _ in self.field_roles() if r == role), default)
+
+
+def labels_problem(labels) -> str:
+    if isinstance(labels, list) and all(isinstance(label, str) and label.strip() for label in labels):
+        return ""
+    return 'A list of the boxes\' labels, each in quotes: ["Username", "Password", "API ID"].'
+
+
+def texts_by_label_problem(texts) -> str:
+    if isinstance(texts, dict) and all(isinstance(text, str) for text in texts.values()):
+        return ""
+    return 'Each box\'s label and what goes in it, both in quotes: {"API ID": "API Key (workaround)"}.'
+
+
+def translations_problem(translations) -> str:
+    example = 'for example {"fr": {"what_to_enter": {"Sender": "…"}, "workaround_blocked": "…"}}'
+    languages = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+    if not isinstance(translations, dict):
+        return f"Texts per language, {example}."
+    for code, texts in translations.items():
+        if code not in languages:
+            return f"“{code}” is not one of the site's other languages ({', '.join(languages)})."
+        if not isinstance(texts, dict) or not set(texts) <= {"what_to_enter", "workaround_blocked"}:
+            return f'“{code}” needs "what_to_enter", "workaround_blocked" or both, {example}.'
+        if texts_by_label_problem(texts.get("what_to_enter", {})):
+            return f"“{code}”: {texts_by_label_problem(None)}"
+        if not isinstance(texts.get("workaround_blocked", ""), str):
+            return f'“{code}”: "workaround_blocked" is one text, in quotes.'
+    return ""
 
 
 class Versioned(models.Model):
