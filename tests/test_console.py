@@ -2,6 +2,7 @@
 
 import ast
 import re
+from html import escape, unescape
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,51 @@ def test_empty_notes_and_unknown_steps_are_refused_with_a_message(setup, agent_c
     assert "Write the note" in response.content.decode()
     response = agent_client.post(f"/console/s/{setup.reference}/step/", {"step": "nowhere"}, follow=True)
     assert "Choose a step" in response.content.decode()
+    assert not AgentNote.objects.exists()
+
+
+def test_a_step_the_setup_cannot_show_yet_is_refused_saying_which_it_needs(agent_client, client):
+    response = agent_client.post("/console/new/", follow=True)
+    link = re.search(r"http://testserver(/s/[^/]+/app/)", response.content.decode()).group(1)
+    reference = Setup.objects.get(created_by_agent="agent-ann").reference
+    refused = agent_client.post(f"/console/s/{reference}/step/", {"step": "test"}, follow=True)
+    assert "The customer can't be on Test send yet: their setup needs Your app first." in unescape(
+        refused.content.decode()
+    )
+    assert Setup.objects.get(reference=reference).agent_requested_step == ""
+    assert client.get(link).status_code == 200  # the customer's page: nothing to say
+
+    # A step it can show is asked for, and the customer's app page (where they are) takes them there.
+    client.post(link, {"platform": "novu"})
+    client.get(link)
+    assert "sent to" not in agent_client.get(f"/console/s/{reference}/").content.decode()
+    agent_client.post(f"/console/s/{reference}/step/", {"step": "fields"})
+    response = client.get(link, follow=True)
+    assert response.redirect_chain[-1][0].endswith("/fields/")
+    assert "Your support agent has taken you to this step: Its boxes." in unescape(response.content.decode())
+
+
+def test_a_request_the_customer_went_back_from_is_not_announced(setup, agent_client, client):
+    agent_client.post(f"/console/s/{setup.reference}/step/", {"step": "test"})
+    client.post(url(setup, "credentials") + "forget/")  # the customer deletes their credentials meanwhile
+    response = client.get(url(setup, "fields"), follow=True)
+    assert "Your support agent has taken you" not in response.content.decode()
+    assert response.redirect_chain == []
+
+
+def test_a_setup_deleted_meanwhile_is_said_to_be_gone_and_the_note_kept_to_copy(setup, agent_client):
+    reference = setup.reference
+    setup.delete()  # purge_expired, while the agent had its page open
+    note = "Customer <b>will</b> call back"
+    response = agent_client.post(f"/console/s/{reference}/notes/", {"text": note})
+    html = response.content.decode()
+    assert response.status_code == 404 and f"No setup {reference}" in html
+    assert "Your note was not saved" in html and escape(note) in html
+    for page in (
+        agent_client.post(f"/console/s/{reference}/step/", {"step": "credentials"}),
+        agent_client.get(f"/console/s/{reference}/"),
+    ):
+        assert page.status_code == 404 and f"No setup {reference}" in page.content.decode()
     assert not AgentNote.objects.exists()
 
 

@@ -212,6 +212,13 @@ def find(request):
     return redirect("console:setup", reference=reference)
 
 
+def _gone(request, reference: str, note: str = ""):
+    """A setup that no longer exists (deleted after PORTAL_SETUP_RETENTION_DAYS untouched, or never
+    existed), with the note the agent was saving, to copy."""
+    context = {"reference": reference, "note": note, "retention_days": settings.PORTAL_SETUP_RETENTION_DAYS}
+    return TemplateResponse(request, "console/gone.html", context, status=404)
+
+
 @agent_required
 @require_http_methods(["GET", "HEAD"])
 def setup_detail(request, reference: str):
@@ -219,7 +226,7 @@ def setup_detail(request, reference: str):
     try:
         record = access.open_setup(reference, request.user, audit=not polling)
     except Setup.DoesNotExist:
-        raise Http404("no such setup") from None
+        return _gone(request, reference)
     return _page(
         request,
         "console/setup.html",
@@ -234,8 +241,11 @@ def add_note(request, reference: str):
     text = request.POST.get("text", "").strip()
     if not text:
         messages.error(request, "Write the note before saving it.")
-    else:
+        return redirect("console:setup", reference=reference)
+    try:
         access.add_note(reference, request.user, text[:2000])
+    except Setup.DoesNotExist:
+        return _gone(request, reference, note=text)
     return redirect("console:setup", reference=reference)
 
 
@@ -245,8 +255,18 @@ def send_to_step(request, reference: str):
     step = request.POST.get("step", "")
     if step not in steps.ORDER:
         messages.error(request, "Choose a step to send the customer to.")
+        return redirect("console:setup", reference=reference)
+    try:
+        missing = access.send_customer_to(reference, request.user, step)
+    except Setup.DoesNotExist:
+        return _gone(request, reference)
+    if missing:
+        messages.error(
+            request,
+            f"The customer can't be on {steps.TITLES[step]} yet: their setup needs {steps.TITLES[missing]} "
+            "first. Send them there instead.",
+        )
     else:
-        access.send_customer_to(reference, request.user, step)
         messages.success(request, f"The customer's next page will be: {steps.TITLES[step]}.")
     return redirect("console:setup", reference=reference)
 

@@ -50,9 +50,14 @@ def _setups():
 def find_setup(token: str) -> tuple[Setup, steps.Progress] | None:
     """The setup behind a customer's link, with its app and its progress; None when there is none."""
     try:
-        setup = _setups().get(token=token)
+        return setup_and_progress(token=token)
     except Setup.DoesNotExist:
         return None
+
+
+def setup_and_progress(**lookup) -> tuple[Setup, steps.Progress]:
+    """The one setup ``lookup`` names (Setup.DoesNotExist when none), with its app and its progress."""
+    setup = _setups().get(**lookup)
     return setup, steps.Progress(
         app_chosen=setup.app_chosen,
         signature=setup.signature,

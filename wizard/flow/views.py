@@ -120,18 +120,27 @@ def wizard_page(view):
     return never_cache(vary_on_headers("HX-Request")(view))
 
 
+def _sent_by_agent(request, setup, progress, step: str) -> HttpResponseRedirect | None:
+    """The step a support agent asked for (taken once, on a page load), when it is another one and the
+    setup can show it; the agent's console checked that, but the customer may have gone back since."""
+    requested = services.take_agent_request(setup) if request.method == "GET" else ""
+    if not requested or requested == step or steps.requirement_missing(progress, requested):
+        return None
+    messages.info(
+        request,
+        gettext("Your support agent has taken you to this step: %(step)s.")
+        % {"step": steps.TITLES[requested]},
+    )
+    return redirect_to(setup, requested)
+
+
 def _guarded_step(request, token: str, step: str, move: bool = True):
     """The setup, its progress (read once per request), and a redirect when this step may not be shown.
     A GET moves the setup to the step, unless the view records that itself (``move=False``)."""
     setup, progress = _setup_or_404(request, token)
-    requested = services.take_agent_request(setup) if request.method == "GET" else ""
-    if requested and requested != step:
-        messages.info(
-            request,
-            gettext("Your support agent has taken you to this step: %(step)s.")
-            % {"step": steps.TITLES[requested]},
-        )
-        return setup, progress, redirect_to(setup, requested)
+    sent = _sent_by_agent(request, setup, progress, step)
+    if sent:
+        return setup, progress, sent
     go_to, message = _guard(setup, progress, step)
     if go_to:
         if message:
@@ -168,6 +177,9 @@ def app_step(request, token: str | None = None):
             services.choose_app(setup, platform_id)
         return redirect_to(setup, steps.FIELDS)
     if setup:
+        sent = _sent_by_agent(request, setup, progress, steps.APP)
+        if sent:
+            return sent
         services.move_to(setup, steps.APP)
     return _app_page(request, setup, progress)
 
