@@ -310,6 +310,27 @@ def test_a_range_and_bad_questions(seeded, agent_client):
     assert agent_client.get("/console/insights/", {"period": "12", "sort": "x"}).status_code == 200
 
 
+def test_what_could_not_be_read_is_named_and_the_rest_of_the_question_kept(seeded, agent_client):
+    import re
+    from datetime import timedelta
+    from html import unescape
+
+    def shown(question: dict) -> tuple[str, str]:
+        html = unescape(agent_client.get("/console/insights/", question).content.decode())
+        error = re.search(r'<p class="error" role="alert">(.*?)</p>', html, re.S)
+        first_day = re.search(r"Setups started from (\d{4}-\d\d-\d\d)", html).group(1)
+        return " ".join(error.group(1).split()) if error else "", first_day
+
+    week_ago = (timezone.now() - timedelta(days=7)).date().isoformat()
+    error, first_day = shown({"period": "7", "signature": "zzz"})
+    assert error.startswith("Signature: Select a valid choice. zzz is not one of the available choices.")
+    assert first_day == week_ago  # the period asked for, though the signature could not be read
+
+    error, first_day = shown({"period": "range", "start": "2026-13-45", "end": "2026-12-01"})
+    assert error.startswith("From: Enter a valid date.") and "Give both days" not in error
+    assert first_day == (timezone.now() - timedelta(days=30)).date().isoformat()
+
+
 def test_only_agents_get_the_page(seeded, django_user_model):
     paths = ["/console/insights/", "/console/insights/funnel.csv"]
     for path in paths:

@@ -29,6 +29,8 @@ class InsightsForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("period") == RANGE:
             start, end = cleaned.get("start"), cleaned.get("end")
+            if "start" in self.errors or "end" in self.errors:
+                return cleaned  # the day that is not a date says so
             if not start or not end:
                 raise forms.ValidationError("Give both days of the range, From and To.")
             if start > end:
@@ -41,10 +43,13 @@ class InsightsForm(forms.Form):
         return cleaned
 
     def question(self) -> tuple[insights.Period, insights.Filters, str]:
-        """The period, filters and sort asked for; the last 30 days of every setup when the form is not
-        valid (its errors say why)."""
-        cleaned = self.cleaned_data if self.is_valid() else {}
+        """The period, filters and sort asked for, leaving out what could not be read (the form's errors say
+        what): a range that is not one gives the last 30 days, a filter that is not one gives every setup."""
+        valid = self.is_valid()
+        cleaned = self.cleaned_data  # the parts that could be read, even when some could not
         period = cleaned.get("period") or str(insights.DEFAULT_PERIOD)
+        if period == RANGE and not (valid and cleaned.get("start") and cleaned.get("end")):
+            period = str(insights.DEFAULT_PERIOD)
         if period == RANGE:
             chosen = insights.between(cleaned["start"], cleaned["end"])
         else:
