@@ -16,14 +16,14 @@
   }
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   // After htmx swaps a step (or an error page's main content) in, move focus to its heading so keyboard and
-  // screen-reader users follow.
+  // screen-reader users follow; after a refusal, htmx has already focused the box to fix (its autofocus).
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (!target || (target.id !== "wizard" && target.id !== "main")) return;
     var swapped = document.getElementById("wizard") || document.getElementById("main");
     enhance(swapped);
     var heading = swapped.querySelector("h1");
-    if (heading) heading.focus({ preventScroll: true });
+    if (heading && !swapped.querySelector("[autofocus]")) heading.focus({ preventScroll: true });
   });
   // An error reply that is not one of our pages (a proxy's own error page, an empty reply) has no main
   // content to pick out: it is shown whole in its place, as the browser shows it without this file.

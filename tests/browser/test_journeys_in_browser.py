@@ -117,6 +117,29 @@ def test_bad_input_is_explained_on_the_same_page(checked):
 
 
 @BOTH
+def test_on_a_phone_a_refusal_opens_at_the_box_to_fix(checked, sandbox):
+    page = checked.page
+    page.set_viewport_size({"width": 360, "height": 740})
+    pick_app(checked, "novu", "Novu")
+    confirm_boxes(checked)
+    page.get_by_label("API Key").fill("12345")
+    page.get_by_role("button", name="Save and continue").click()
+    key = page.get_by_label("API Key")
+    expect(key).to_be_focused()
+    expect(page.locator(".field.has-error .error")).to_be_in_viewport()
+    expect(key).to_be_in_viewport()
+
+    key.fill(REST_KEY)
+    page.get_by_role("button", name="Save and continue").click()
+    send(checked, "+27 82 123 45O7")
+    phone = page.get_by_label("Phone number")
+    expect(phone).to_be_focused()
+    expect(page.locator(".field.has-error .error")).to_be_in_viewport()
+    expect(phone).to_have_value("+27 82 123 45O7")
+    assert sandbox.received() == []
+
+
+@BOTH
 def test_an_unlisted_app(checked, sandbox):
     page = checked.page
     checked.goto("/")

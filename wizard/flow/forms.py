@@ -19,7 +19,18 @@ class SecretInput(forms.TextInput):
         return None
 
 
-class AppFieldsForm(forms.Form):
+class StepForm(forms.Form):
+    """A step's form. After a refusal the first box with an error has the focus (autofocus): a phone opens
+    the page at what to fix, not at the top with the message out of sight."""
+
+    def full_clean(self):
+        super().full_clean()
+        first = next((name for name in self.fields if name in self.errors), None)
+        if first:
+            self.fields[first].widget.attrs["autofocus"] = True
+
+
+class AppFieldsForm(StepForm):
     app_fields = forms.ChoiceField(
         label=_("Which boxes does your app show for Clickatell?"),
         choices=steps.APP_FIELD_CHOICES,
@@ -54,7 +65,7 @@ class AppFieldsForm(forms.Form):
         return cleaned
 
 
-class ConfirmFieldsForm(forms.Form):
+class ConfirmFieldsForm(StepForm):
     """For a catalog app: confirm the boxes it shows, or say it shows something else."""
 
     confirm = forms.ChoiceField(
@@ -65,7 +76,7 @@ class ConfirmFieldsForm(forms.Form):
     )
 
 
-class CredentialsForm(forms.Form):
+class CredentialsForm(StepForm):
     username = forms.CharField(
         label=_("Account username"),
         max_length=150,
@@ -113,7 +124,7 @@ class CredentialsForm(forms.Form):
 PHONE_CHARACTERS = re.compile(r"\+[\d\s().-]+")
 
 
-class PhoneForm(forms.Form):
+class PhoneForm(StepForm):
     phone = forms.CharField(
         label=_("Phone number"),
         max_length=32,
@@ -181,7 +192,7 @@ class PhoneForm(forms.Form):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class HandOnEmailForm(forms.Form):
+class HandOnEmailForm(StepForm):
     email = forms.EmailField(
         label=_("Your colleague's e-mail address"),
         max_length=254,

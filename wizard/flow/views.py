@@ -1,7 +1,9 @@
 """Thin views: read the request, call one service, render the whole page or (for htmx) just the step."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -13,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django.views.i18n import set_language
+from django_htmx.http import reswap
 
 from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
@@ -104,7 +107,14 @@ def _render(
     response = render(request, _template_or_partial(request, template), context, status=status)
     if request.htmx and request.method == "GET":
         response["HX-Push-Url"] = request.get_full_path()
+    if request.htmx and any(_has_field_errors(value) for value in context.values()):
+        # A refusal opens at the first box to fix, as its autofocus does on a page load (forms.StepForm).
+        reswap(response, "outerHTML show:.has-error:top")
     return response
+
+
+def _has_field_errors(value) -> bool:
+    return isinstance(value, forms.BaseForm) and any(name != NON_FIELD_ERRORS for name in value.errors)
 
 
 def _template_or_partial(request, template: str) -> str:
