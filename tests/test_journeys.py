@@ -356,6 +356,26 @@ def test_bad_credentials_keep_the_username_but_never_echo_secrets(client):
     assert "type them again" in html
 
 
+def test_far_too_long_credentials_and_numbers_are_named_for_what_they_should_be(client, sandbox):
+    setup = start(client, "zabbix-sms-client")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    html = page(
+        client.post(
+            url(setup, "credentials"), {"username": "u" * 151, "password": "p" * 201, "api_key": "K" * 250}
+        )
+    )
+    assert "That is longer than a Portal username can be" in html
+    assert "That is longer than a Portal password can be" in html
+    assert "That is far longer than an API Key (about 24 characters)" in html
+    assert "Ensure this value" not in html
+
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    typed = "+27 82 123 4567, +27 82 765 4321, +27 83 000 0000"
+    html = page(client.post(url(setup, "test"), {"phone": typed, "attempt_token": send_token(client, setup)}))
+    assert "That is too long for a phone number: enter one mobile number." in html
+    assert sandbox.received() == []
+
+
 def test_an_email_as_username_is_caught(client):
     setup = start(client, "zabbix-sms-client")
     client.post(url(setup, "fields"), {"confirm": "yes"})

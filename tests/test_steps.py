@@ -105,6 +105,11 @@ def test_good_credentials_pass():
         ("username", "", "Enter your Account username"),
         ("username", "acme ops", "no spaces"),
         ("password", "", "Enter your Account password"),
+        ("api_key", GOOD["username"], "That is your Account username. The API Key is a long code"),
+        ("api_key", GOOD["password"], "That is your Account password: it goes in its own box."),
+        ("api_key", "Bearer " + GOOD["api_key"], "Leave out “Bearer”"),
+        ("api_key", "x", "That is only 1 character;"),
+        ("api_key", "HttpKeyAbCd", "That is only 11 characters;"),
     ],
 )
 def test_usual_mistakes_get_a_specific_message(field, value, says):
@@ -112,6 +117,14 @@ def test_usual_mistakes_get_a_specific_message(field, value, says):
     assert not check.ok
     assert list(check.errors) == [field]
     assert says in check.errors[field]
+
+
+def test_a_password_with_a_space_pasted_as_the_key_is_named_as_the_password():
+    values = {**GOOD, "password": "pass&word with spaces"}
+    check = steps.check_credentials(Signature.LEGACY_HTTP, {**values, "api_key": values["password"]})
+    assert check.errors["api_key"].startswith("That is your Account password") and check.mistakes == [
+        "key_is_password"
+    ]
 
 
 def test_spaces_and_line_breaks_around_a_pasted_key_are_removed_with_a_notice():

@@ -84,6 +84,9 @@ class CredentialsForm(StepForm):
         widget=forms.TextInput(
             attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         ),
+        error_messages={
+            "max_length": _("That is longer than a Portal username can be: paste only your Account username.")
+        },
     )
     password = forms.CharField(
         label=_("Account password"),
@@ -91,12 +94,21 @@ class CredentialsForm(StepForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+        error_messages={
+            "max_length": _("That is longer than a Portal password can be: paste only your Account password.")
+        },
     )
     api_key = forms.CharField(
         label=_("API Key"),
         max_length=200,
         required=False,
         strip=False,
+        error_messages={
+            "max_length": _(
+                "That is far longer than an API Key (about 24 characters): copy only the key from API Details "
+                "in the Portal."
+            )
+        },
         widget=SecretInput(attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}),
     )
 
@@ -137,7 +149,8 @@ class PhoneForm(StepForm):
             "required": _(
                 "Enter the mobile number to send the test message to, in international format: + and the "
                 "country code first (for example +27 82 123 4567)."
-            )
+            ),
+            "max_length": _("That is too long for a phone number: enter one mobile number."),
         },
     )
     attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)

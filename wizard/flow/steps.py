@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_variables
 
 from wizard.clickatell.signatures import Signature
@@ -142,6 +142,9 @@ MISTAKES = {
     "key_old_api_id": "The old numeric API ID pasted as the API Key",
     "key_characters": "Characters no API Key has",
     "key_short": "An API Key cut short",
+    "key_is_username": "The Account username pasted as the API Key",
+    "key_is_password": "The Account password pasted as the API Key",
+    "key_bearer": "“Bearer” pasted before the API Key",
 }
 
 
@@ -178,7 +181,7 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
             )
         else:
             check.cleaned[PASSWORD] = password
-    _check_api_key(values.get(API_KEY, ""), check)
+    _check_api_key(values.get(API_KEY, ""), check, values if USERNAME in needed else {})
     return check
 
 
@@ -210,8 +213,12 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
 
 
 @sensitive_variables()
-def _check_api_key(raw: str, check: CredentialCheck) -> None:
+def _check_api_key(raw: str, check: CredentialCheck, login: dict[str, str]) -> None:
+    """``login``: the username and password typed on the same form, for an app that needs them."""
     key = raw.strip()
+    the_key_is = _(
+        "The API Key is a long code that usually ends with “==”: copy it from API Details in the Portal."
+    )
     if not key:
         check.refuse(
             API_KEY,
@@ -222,7 +229,23 @@ def _check_api_key(raw: str, check: CredentialCheck) -> None:
             ),
         )
         return
-    if _SPACE.search(key):
+    if key == login.get(USERNAME, "").strip():
+        check.refuse(API_KEY, "key_is_username", _("That is your Account username.") + " " + the_key_is)
+    elif key == login.get(PASSWORD):
+        check.refuse(
+            API_KEY,
+            "key_is_password",
+            _("That is your Account password: it goes in its own box.") + " " + the_key_is,
+        )
+    elif key.lower().startswith("bearer "):
+        check.refuse(
+            API_KEY,
+            "key_bearer",
+            _(
+                "Leave out “Bearer” and the space after it: paste only the key itself, as the Portal shows it."
+            ),
+        )
+    elif _SPACE.search(key):
         check.refuse(
             API_KEY,
             "key_space",
@@ -253,9 +276,12 @@ def _check_api_key(raw: str, check: CredentialCheck) -> None:
         check.refuse(
             API_KEY,
             "key_short",
-            _(
+            ngettext(
+                "That is only %(length)d character; Portal API Keys are about 24. It looks cut short: copy "
+                "the whole key, including the “==” at its end.",
                 "That is only %(length)d characters; Portal API Keys are about 24. It looks cut short: copy "
-                "the whole key, including the “==” at its end."
+                "the whole key, including the “==” at its end.",
+                len(key),
             )
             % {"length": len(key)},
         )
