@@ -122,6 +122,12 @@ def test_find_forgives_case_spaces_and_look_alikes(setup, agent_client):
     assert response["Location"] == f"/console/s/{ref}/"
     response = agent_client.get("/console/find/", {"code": " ZZZZ-ZZZZ"}, follow=True)
     assert "No setup has the code “ZZZZ-ZZZZ”" in response.content.decode()
+    assert (
+        "Type the code the customer reads out"
+        in agent_client.get("/console/find/", {"code": " "}, follow=True).content.decode()
+    )
+    typed_address = agent_client.get(f"/console/s/{ref.lower().replace('-', '')}/")
+    assert typed_address.status_code == 302 and typed_address["Location"] == f"/console/s/{ref}/"
     # What the agent typed waits in the find box, to correct.
     assert 'name="code" value="ZZZZ-ZZZZ"' in response.content.decode()
 

@@ -24,6 +24,7 @@ from wizard.clickatell.signatures import choices as signature_choices
 from wizard.flow import steps
 from wizard.flow.limits import client_ip
 from wizard.flow.models import Setup
+from wizard.flow.references import normalise_reference
 
 from . import access, insight_tables, insights, signin
 from .forms import PERIOD_CHOICES, RANGE, InsightsForm
@@ -202,6 +203,9 @@ def setup_list(request):
 @require_http_methods(["GET", "HEAD"])
 def find(request):
     typed = request.GET.get("code", "")
+    if not typed.strip():
+        messages.error(request, "Type the code the customer reads out from their page, e.g. 7KQ2 M9XD.")
+        return redirect("console:list")
     reference = access.find_reference(typed)
     if not reference:
         messages.error(
@@ -222,6 +226,9 @@ def _gone(request, reference: str, note: str = ""):
 @agent_required
 @require_http_methods(["GET", "HEAD"])
 def setup_detail(request, reference: str):
+    written = normalise_reference(reference)
+    if written and written != reference:  # an address typed by hand, in lower case or with look-alikes
+        return redirect("console:setup", reference=written)
     polling = bool(request.htmx) and request.htmx.target == "live"
     try:
         record = access.open_setup(reference, request.user, audit=not polling)
