@@ -277,6 +277,38 @@ def signed_in_with_both_factors(enrolled) -> Client:
     return browser
 
 
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("", "Type the code your authenticator app shows."),
+        (
+            "12 34 5",
+            "A code is the 6 digits your authenticator app shows, or one of your 8-character recovery codes.",
+        ),
+        (
+            "abcdef",
+            "A code is the 6 digits your authenticator app shows, or one of your 8-character recovery codes.",
+        ),
+    ],
+)
+def test_a_code_in_no_shape_a_code_has_is_named_and_costs_no_attempt(enrolled, typed, says):
+    browser = Client()
+    sign_in(browser)  # one attempt of the username's ten
+    for _ in range(12):
+        response = browser.post("/console/login/code/", {"code": typed})
+        assert response.status_code == 200 and error_text(response) == says
+    assert (
+        browser.post("/console/login/code/", {"code": code_now(enrolled.bin_key)})["Location"] == "/console/"
+    )
+
+
+def test_enrolment_names_a_code_that_is_not_six_digits(agent):
+    browser = Client()
+    sign_in(browser)
+    response = browser.post("/console/login/enrol/", {"code": "abcdefgh"})
+    assert error_text(response) == "A code is the 6 digits your authenticator app shows."
+
+
 def test_an_agent_idle_for_half_an_hour_signs_in_again(enrolled):
     browser = signed_in_with_both_factors(enrolled)
     stored = Session.objects.filter(session_key=browser.session.session_key)

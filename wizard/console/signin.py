@@ -8,6 +8,7 @@ budget, sign-in is refused with a message that does not say which part was wrong
 
 import logging
 import math
+import re
 import time
 from base64 import b32encode
 
@@ -30,6 +31,11 @@ FAILED = "That didn't work. Check what you typed and try again."
 # After a few wrong codes in a row, django-otp makes a device wait before it checks another.
 WAIT = "Too many sign-in attempts. Wait a moment, then try again."
 RECOVERY_CODES = 10
+# A code in no shape a code has is named before it costs an attempt: every real code has one of these
+# shapes, so the words say nothing about whether the password was right.
+CODE_EMPTY = "Type the code your authenticator app shows."
+CODE_SHAPE_APP = "A code is the 6 digits your authenticator app shows."
+CODE_SHAPE = "A code is the 6 digits your authenticator app shows, or one of your 8-character recovery codes."
 SIGNED_OUT = "You have been signed in for {hours} hours: sign in again to go on."
 # The session's note of when its user signed in (seconds since the epoch).
 SIGNED_IN_AT = "signed_in_at"
@@ -90,6 +96,16 @@ def secret(device: TOTPDevice) -> str:
     """The secret in base32, in groups of four, for people who type it into their app."""
     text = b32encode(device.bin_key).decode()
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def code_shape_problem(code: str, *, recovery: bool) -> str:
+    """What is wrong with the code's shape (a recovery code also counts, with ``recovery``); "" if none."""
+    code = "".join(code.split()).lower()
+    if not code:
+        return CODE_EMPTY
+    if (code.isdigit() and len(code) == 6) or (recovery and re.fullmatch(r"[a-z2-7]{8}", code)):
+        return ""
+    return CODE_SHAPE if recovery else CODE_SHAPE_APP
 
 
 def check_code(user, device, code: str):

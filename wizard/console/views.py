@@ -83,7 +83,8 @@ def _step(name: str, wanted: str) -> str:
 
 def _status(problem: str) -> int:
     """A wrong password or code is an ordinary answer; a refusal to check one at all is 429."""
-    return 200 if problem in ("", signin.FAILED) else 429
+    ordinary = ("", signin.FAILED, signin.CODE_EMPTY, signin.CODE_SHAPE, signin.CODE_SHAPE_APP)
+    return 200 if problem in ordinary else 429
 
 
 @sensitive_post_parameters("password")
@@ -120,9 +121,12 @@ def enter_code(request):
         return redirect(_step("console:enrol", wanted))
     problem = ""
     if request.method == "POST":
-        problem = signin.take_attempt(request.user.get_username(), client_ip(request))
+        code = request.POST.get("code", "")
+        problem = signin.code_shape_problem(code, recovery=True) or signin.take_attempt(
+            request.user.get_username(), client_ip(request)
+        )
         if not problem:
-            device, problem = signin.verify(request.user, request.POST.get("code", ""))
+            device, problem = signin.verify(request.user, code)
             if device is not None:
                 signin.complete(request, device)
                 return redirect(wanted or _home(request.user))
@@ -141,9 +145,12 @@ def enrol(request):
     device = signin.enrolment_device(request.user)
     problem = ""
     if request.method == "POST":
-        problem = signin.take_attempt(request.user.get_username(), client_ip(request))
+        code = request.POST.get("code", "")
+        problem = signin.code_shape_problem(code, recovery=False) or signin.take_attempt(
+            request.user.get_username(), client_ip(request)
+        )
         if not problem:
-            confirmed, problem = signin.confirm_enrolment(request.user, device, request.POST.get("code", ""))
+            confirmed, problem = signin.confirm_enrolment(request.user, device, code)
             if confirmed is not None:
                 verified, codes = confirmed
                 signin.complete(request, verified)
