@@ -16,6 +16,8 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from wizard.flow.models import Setup
+
 from .conftest import all_at_once, sign_in_verified
 
 pytestmark = pytest.mark.django_db
@@ -318,6 +320,13 @@ def test_an_agent_idle_for_half_an_hour_signs_in_again(enrolled):
     left = stored.get().expire_date - timezone.now()
     assert timezone.timedelta(minutes=29) < left <= timezone.timedelta(minutes=30)
 
+    # A setup page left open updates itself every few seconds: that is not the agent doing something.
+    reference = Setup.objects.create().reference
+    stored.update(expire_date=timezone.now() + timezone.timedelta(minutes=1))
+    live = {"HX-Request": "true", "HX-Target": "live"}
+    assert browser.get(f"/console/s/{reference}/", headers=live).status_code == 200
+    assert stored.get().expire_date - timezone.now() <= timezone.timedelta(minutes=1)
+
     stored.update(expire_date=timezone.now() - timezone.timedelta(seconds=1))  # 30 minutes of nothing
     response = browser.get("/console/")
     assert response.status_code == 302 and response["Location"].startswith("/console/login/")
@@ -346,6 +355,33 @@ def test_after_eight_hours_signed_in_even_a_busy_agent_signs_in_again(enrolled):
     next_code = f"{totp(enrolled.bin_key, drift=1):06d}"  # django-otp takes each code once
     assert browser.post("/console/login/code/", {"code": next_code})["Location"] == "/console/"
     assert browser.get("/console/").status_code == 200
+
+
+def test_a_page_updating_itself_after_the_sign_in_ended_takes_the_whole_page_to_sign_in(enrolled):
+    browser = signed_in_with_both_factors(enrolled)
+    reference = Setup.objects.create().reference
+    session = browser.session
+    session["signed_in_at"] = time.time() - 8 * 60 * 60 - 1
+    session.save()
+    live = {
+        "HX-Request": "true",
+        "HX-Target": "live",
+        "HX-Current-URL": f"http://testserver/console/s/{reference}/",
+    }
+    response = browser.get(f"/console/s/{reference}/", headers=live)
+    assert response.status_code == 200 and response["HX-Redirect"] == (
+        f"/console/login/?next=%2Fconsole%2Fs%2F{reference}%2F"
+    )
+    assert "You have been signed in for 8 hours" in browser.get(response["HX-Redirect"]).content.decode()
+
+
+def test_a_session_with_no_note_of_its_sign_in_ends_with_plain_words(enrolled):
+    browser = signed_in_with_both_factors(enrolled)
+    session = browser.session
+    del session["signed_in_at"]  # signed in before sign-ins were noted
+    session.save()
+    response = browser.get("/console/", follow=True)
+    assert "Your sign-in has ended: sign in again to go on." in response.content.decode()
 
 
 def test_create_agent_says_how_to_enrol(db):

@@ -33,11 +33,14 @@ def agents_sessions_end(get_response):
 
     def middleware(request):
         if staff_page(request):
-            if request.user.is_authenticated and signin.signed_in_too_long(request.session):
+            ended = signin.sign_in_ended(request.session) if request.user.is_authenticated else ""
+            if ended:
                 auth.logout(request)
-                hours = settings.PORTAL_AGENT_SIGNED_IN_HOURS
-                messages.info(request, signin.SIGNED_OUT.format(hours=hours))
-            request.session.modified = True  # saved, with a new expiry, unless it is empty
+                messages.info(request, ended)
+            # Saved, with a new expiry, unless it is empty. A setup page updating itself (its "live" part,
+            # every few seconds) is not the agent doing something: it leaves the expiry where it is.
+            if request.headers.get("HX-Target") != "live":
+                request.session.modified = True
         return get_response(request)
 
     return middleware

@@ -36,7 +36,6 @@ RECOVERY_CODES = 10
 CODE_EMPTY = "Type the code your authenticator app shows."
 CODE_SHAPE_APP = "A code is the 6 digits your authenticator app shows."
 CODE_SHAPE = "A code is the 6 digits your authenticator app shows, or one of your 8-character recovery codes."
-SIGNED_OUT = "You have been signed in for {hours} hours: sign in again to go on."
 # The session's note of when its user signed in (seconds since the epoch).
 SIGNED_IN_AT = "signed_in_at"
 
@@ -164,8 +163,14 @@ def note_when_signed_in(sender, request, user, **kwargs):
     request.session[SIGNED_IN_AT] = int(time.time())
 
 
-def signed_in_too_long(session) -> bool:
-    """True once PORTAL_AGENT_SIGNED_IN_HOURS have passed since the sign-in (or the session has no note
-    of it). An idle session ends sooner, with its expiry (SESSION_COOKIE_AGE)."""
-    signed_in_at = session.get(SIGNED_IN_AT, 0)
-    return time.time() - signed_in_at > settings.PORTAL_AGENT_SIGNED_IN_HOURS * 60 * 60
+def sign_in_ended(session) -> str:
+    """Why the session's sign-in has ended, once PORTAL_AGENT_SIGNED_IN_HOURS have passed since it (or
+    when the session has no note of it); "" while it lasts. An idle session ends sooner, with its expiry
+    (SESSION_COOKIE_AGE)."""
+    hours = settings.PORTAL_AGENT_SIGNED_IN_HOURS
+    signed_in_at = session.get(SIGNED_IN_AT)
+    if signed_in_at is None:
+        return "Your sign-in has ended: sign in again to go on."
+    if time.time() - signed_in_at > hours * 60 * 60:
+        return f"You have been signed in for {hours} hour{'' if hours == 1 else 's'}: sign in again to go on."
+    return ""

@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 from django_otp.decorators import otp_required
 
 from wizard.catalog.models import Platform
@@ -44,7 +45,16 @@ def agent_required(view):
             raise PermissionDenied("Only support agents may use the console.")
         return view(request, *args, **kwargs)
 
-    return wrapped
+    @wraps(view)
+    def whole_page_to_sign_in(request, *args, **kwargs):
+        # A part of a page asking after the sign-in ended (a setup page updating itself) sends the whole
+        # page to the sign-in, not the sign-in page into that part.
+        if request.htmx and not request.user.is_verified():
+            back_to = request.htmx.current_url_abs_path or reverse("console:list")
+            return HttpResponseClientRedirect(_step("console:login", back_to))
+        return wrapped(request, *args, **kwargs)
+
+    return whole_page_to_sign_in
 
 
 def _page(request, template: str, context: dict, partial: str = ""):
