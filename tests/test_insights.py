@@ -326,6 +326,11 @@ def test_what_could_not_be_read_is_named_and_the_rest_of_the_question_kept(seede
     assert error.startswith("Signature: Select a valid choice. zzz is not one of the available choices.")
     assert first_day == week_ago  # the period asked for, though the signature could not be read
 
+    ten_days_ago = (timezone.now() - timedelta(days=10)).date().isoformat()
+    today = timezone.now().date().isoformat()
+    error, first_day = shown({"period": "range", "start": ten_days_ago, "end": today, "language": "xx"})
+    assert error.startswith("Language: Select a valid choice.") and first_day == ten_days_ago
+
     error, first_day = shown({"period": "range", "start": "2026-13-45", "end": "2026-12-01"})
     assert error.startswith("From: Enter a valid date.") and "Give both days" not in error
     assert first_day == (timezone.now() - timedelta(days=30)).date().isoformat()

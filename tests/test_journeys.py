@@ -396,9 +396,12 @@ def test_a_pasted_key_with_line_breaks_is_cleaned_with_a_notice(client, sandbox)
 
 def test_missing_choices_get_messages(client):
     setup = start(client, "novu")
-    assert "Tell us whether your app shows these boxes." in page(client.post(url(setup, "fields"), {}))
+    html = page(client.post(url(setup, "fields"), {}))
+    assert "Tell us whether your app shows these boxes." in html
+    assert html.count("autofocus") == 1  # the question's first answer, to start from
     other = start(client, "unlisted")
-    assert "Choose the boxes your app shows." in page(client.post(url(other, "fields"), {}))
+    html = page(client.post(url(other, "fields"), {}))
+    assert "Choose the boxes your app shows." in html and html.count("autofocus") == 1
 
 
 GENERIC_REQUIRED = "This field is required."
@@ -464,6 +467,20 @@ def test_a_00_prefix_is_read_as_international(client, sandbox):
     setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
     send_test_sms(client, setup, phone="0027 82 123 4567")
     assert sandbox.received()[0]["json"]["to"] == ["27821234567"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "to"),
+    [
+        ("+49 171/1234567", "491711234567"),  # the slash German and Austrian numbers are often written with
+        ("\u202a+27 82 123 4567\u202c\u200e", "27821234567"),  # direction marks copied along with it
+        ("+２７ ８２ １２３ ４５６７", "27821234567"),  # a phone keyboard's full-width digits
+    ],
+)
+def test_numbers_as_people_write_and_copy_them_are_read(client, sandbox, typed, to):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    send_test_sms(client, setup, phone=typed)
+    assert sandbox.received()[0]["json"]["to"] == [to]
 
 
 def test_a_replayed_or_double_submitted_form_sends_once(client, sandbox):

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -52,6 +53,15 @@ def test_no_template_syntax_shows_on_any_page(client, sandbox):
     for page in pages:
         assert page.status_code == 200
         assert "{#" not in text(page) and "{%" not in text(page), page.request["PATH_INFO"]
+
+
+def test_every_template_comment_ends_on_its_own_line():
+    from django.conf import settings
+
+    for folder in settings.TEMPLATES[0]["DIRS"]:
+        for template in Path(folder).rglob("*.html"):
+            for number, line in enumerate(template.read_text().splitlines(), 1):
+                assert line.count("{#") == line.count("#}"), f"{template}:{number}"
 
 
 def test_every_step_pages_form_carries_a_csrf_token_that_django_accepts(sandbox):

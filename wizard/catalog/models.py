@@ -150,8 +150,9 @@ def translations_problem(translations) -> str:
             return f"“{code}” is not one of the site's other languages ({', '.join(languages)})."
         if not isinstance(texts, dict) or not set(texts) <= {"what_to_enter", "workaround_blocked"}:
             return f'“{code}” needs "what_to_enter", "workaround_blocked" or both, {example}.'
-        if texts_by_label_problem(texts.get("what_to_enter", {})):
-            return f"“{code}”: {texts_by_label_problem(None)}"
+        problem = texts_by_label_problem(texts.get("what_to_enter", {}))
+        if problem:
+            return f"“{code}”: {problem}"
         if not isinstance(texts.get("workaround_blocked", ""), str):
             return f'“{code}”: "workaround_blocked" is one text, in quotes.'
     return ""

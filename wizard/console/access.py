@@ -256,7 +256,7 @@ def send_customer_to(reference: str, agent, step: str) -> str:
     """Ask for the customer's next page to be ``step``; when their setup can't show it yet, ask nothing and
     return the step it needs first."""
     setup, progress = services.setup_and_progress(reference=reference)
-    missing = steps.requirement_missing(progress, step)
+    missing = steps.requirement_missing(progress, step) or ""
     if missing:
         return missing
     services.send_customer_to(setup, step)

@@ -45,10 +45,12 @@ class InsightsForm(forms.Form):
     def question(self) -> tuple[insights.Period, insights.Filters, str]:
         """The period, filters and sort asked for, leaving out what could not be read (the form's errors say
         what): a range that is not one gives the last 30 days, a filter that is not one gives every setup."""
-        valid = self.is_valid()
+        self.is_valid()
         cleaned = self.cleaned_data  # the parts that could be read, even when some could not
         period = cleaned.get("period") or str(insights.DEFAULT_PERIOD)
-        if period == RANGE and not (valid and cleaned.get("start") and cleaned.get("end")):
+        # The range's own problems are the form's (clean()); a bad filter leaves the range standing.
+        range_readable = not self.non_field_errors() and cleaned.get("start") and cleaned.get("end")
+        if period == RANGE and not range_readable:
             period = str(insights.DEFAULT_PERIOD)
         if period == RANGE:
             chosen = insights.between(cleaned["start"], cleaned["end"])

@@ -1,4 +1,5 @@
 import re
+import unicodedata
 
 import phonenumbers
 from django import forms
@@ -30,17 +31,27 @@ class StepForm(forms.Form):
             self.fields[first].widget.attrs["autofocus"] = True
 
 
+class RadioButtons(forms.RadioSelect):
+    """Radio buttons of which only the first takes the focus after a refusal (StepForm's autofocus)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if index:
+            option["attrs"].pop("autofocus", None)
+        return option
+
+
 class AppFieldsForm(StepForm):
     app_fields = forms.ChoiceField(
         label=_("Which boxes does your app show for Clickatell?"),
         choices=steps.APP_FIELD_CHOICES,
-        widget=forms.RadioSelect,
+        widget=RadioButtons,
         error_messages={"required": _("Choose the boxes your app shows.")},
     )
     portal_integration = forms.ChoiceField(
         label=_("Which type of API integration did you create in the Portal?"),
         choices=[(s.value, kind) for s, kind in PORTAL_INTEGRATION_TYPES.items()],
-        widget=forms.RadioSelect,
+        widget=RadioButtons,
         required=False,
         help_text=_("The Portal shows it under My Workspace → API Integrations."),
     )
@@ -70,7 +81,7 @@ class ConfirmFieldsForm(StepForm):
 
     confirm = forms.ChoiceField(
         choices=[("yes", _("Yes, my app shows these boxes")), ("no", _("No, my app shows different boxes"))],
-        widget=forms.RadioSelect,
+        widget=RadioButtons,
         label=_("Does your app show these boxes?"),
         error_messages={"required": _("Tell us whether your app shows these boxes.")},
     )
@@ -133,7 +144,7 @@ class CredentialsForm(StepForm):
 
 
 # One + first, then digits (any script's, as phones' keyboards type them) and the usual separators.
-PHONE_CHARACTERS = re.compile(r"\+[\d\s().-]+")
+PHONE_CHARACTERS = re.compile(r"\+[\d\s()./-]+")
 
 
 class PhoneForm(StepForm):
@@ -156,7 +167,8 @@ class PhoneForm(StepForm):
     attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def clean_phone(self):
-        raw = self.cleaned_data["phone"].strip()
+        # Invisible formatting marks (a text direction mark copied along with a number) are not typing.
+        raw = "".join(ch for ch in self.cleaned_data["phone"] if unicodedata.category(ch) != "Cf").strip()
         typed = "+" + raw[2:] if raw.startswith("00") else raw
         if not typed.startswith("+"):
             raise forms.ValidationError(

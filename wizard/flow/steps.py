@@ -212,13 +212,17 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
         check.cleaned[USERNAME] = username
 
 
+def _the_key_is() -> str:
+    return _(
+        "The API Key is a long code that usually ends with “==”: copy it from API Details in the Portal."
+    )
+
+
 @sensitive_variables()
 def _check_api_key(raw: str, check: CredentialCheck, login: dict[str, str]) -> None:
     """``login``: the username and password typed on the same form, for an app that needs them."""
     key = raw.strip()
-    the_key_is = _(
-        "The API Key is a long code that usually ends with “==”: copy it from API Details in the Portal."
-    )
+    password = login.get(PASSWORD) or ""
     if not key:
         check.refuse(
             API_KEY,
@@ -230,13 +234,11 @@ def _check_api_key(raw: str, check: CredentialCheck, login: dict[str, str]) -> N
         )
         return
     if key == login.get(USERNAME, "").strip():
-        check.refuse(API_KEY, "key_is_username", _("That is your Account username.") + " " + the_key_is)
-    elif key == login.get(PASSWORD):
-        check.refuse(
-            API_KEY,
-            "key_is_password",
-            _("That is your Account password: it goes in its own box.") + " " + the_key_is,
-        )
+        said = _("That is your Account username.")
+        check.refuse(API_KEY, "key_is_username", f"{said} {_the_key_is()}")
+    elif password and key in (password, password.strip()):
+        said = _("That is your Account password: it goes in its own box.")
+        check.refuse(API_KEY, "key_is_password", f"{said} {_the_key_is()}")
     elif key.lower().startswith("bearer "):
         check.refuse(
             API_KEY,
