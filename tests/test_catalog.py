@@ -157,6 +157,9 @@ def test_a_valid_template_renders_plain_values_only():
         ("Careful with API Key.", True),
     ]
     assert validate("{{app_name}} and {{  reference  }}") == []
+    assert validate("Use a port < 1024, or > 1 if you must.") == []  # comparisons are plain text
+    assert validate("Open <a href=x>this</a>") == ["HTML is not allowed; write plain text"]
+    assert validate("Hide <!-- this -->") == ["HTML is not allowed; write plain text"]
     assert set(sample_values()) == set(VARIABLES)
 
 

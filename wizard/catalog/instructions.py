@@ -34,8 +34,9 @@ PLACEHOLDER_NAME = re.compile(r"^\s*([a-z_]+)\s*$")
 _FORBIDDEN = (
     ("{%", "tags ({% … %}) are not allowed"),
     ("{#", "comments ({# … #}) are not allowed"),
-    ("<", "HTML is not allowed; write plain text"),
 )
+# A tag, a comment or a closing tag; "port < 1024" is plain text (and shown escaped, like every value).
+_HTML = re.compile(r"<[A-Za-z!/?]")
 
 
 class TemplateError(ValueError):
@@ -51,6 +52,8 @@ class Step:
 def validate(body: str) -> list[str]:
     """Every problem with a template, in words for the staff member who wrote it; [] means valid."""
     problems = [message for token, message in _FORBIDDEN if token in body]
+    if _HTML.search(body):
+        problems.append("HTML is not allowed; write plain text")
     for match in PLACEHOLDER.finditer(body):
         name = PLACEHOLDER_NAME.match(match.group(1))
         if not name:
