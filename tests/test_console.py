@@ -132,6 +132,13 @@ def test_find_forgives_case_spaces_and_look_alikes(setup, agent_client):
     assert 'name="code" value="ZZZZ-ZZZZ"' in response.content.decode()
 
 
+def test_a_filter_naming_nothing_known_is_said_and_left_out(setup, agent_client):
+    response = agent_client.get("/console/", {"platform": "zabbix-old-name", "step": "test"})
+    html = unescape(response.content.decode())
+    assert "There is no app “zabbix-old-name”: showing every app." in html
+    assert "1 setup." in html  # the step filter still holds: the one setup on the test step
+
+
 def test_list_filters_and_paginates(setup, agent_client):
     Setup.objects.bulk_create(
         [Setup(reference=f"AAAA-{n:04d}", token=f"t{n}", step="fields") for n in range(120)]

@@ -31,6 +31,8 @@ from . import access, insight_tables, insights, signin
 from .forms import PERIOD_CHOICES, RANGE, InsightsForm
 
 PERMISSION = "console.use_console"
+# A setup's last test, as the list's filter offers it.
+OUTCOMES = ["pending", "accepted", "rejected", "failed"]
 
 
 def agent_required(view):
@@ -193,6 +195,19 @@ def _met_between(request) -> tuple | None:
 def setup_list(request):
     wanted = ("platform", "signature", "step", "outcome", "diagnosis")
     filters = {name: request.GET.get(name, "")[:40] for name in wanted}
+    platforms = list(Platform.objects.order_by("name").values_list("slug", "name"))
+    known = {
+        "platform": ("app", {"unlisted", *(slug for slug, _ in platforms)}),
+        "signature": ("signature", {value for value, _ in signature_choices()}),
+        "step": ("step", set(steps.ORDER)),
+        "outcome": ("last test", set(OUTCOMES)),
+    }
+    for name, (called, values) in known.items():
+        # A bookmark from before an app was renamed, or an edited address: said, rather than no setups
+        # under a filter the form shows as "Any".
+        if filters[name] and filters[name] not in values:
+            messages.warning(request, f"There is no {called} “{filters[name]}”: showing every {called}.")
+            filters[name] = ""
     met_between = _met_between(request) if filters["diagnosis"] else None
     page = access.recent_setups(**filters, met_between=met_between, page=request.GET.get("page", 1))
     query = request.GET.copy()
@@ -204,10 +219,10 @@ def setup_list(request):
             "page": page,
             "filters": filters,
             "query": query.urlencode(),
-            "platforms": Platform.objects.order_by("name").values_list("slug", "name"),
+            "platforms": platforms,
             "signatures": signature_choices(),
             "steps": steps.STEP_CHOICES,
-            "outcomes": ["pending", "accepted", "rejected", "failed"],
+            "outcomes": OUTCOMES,
             "languages": settings.LANGUAGES,
             "diagnosis": access.diagnosis_title(filters["diagnosis"]),
             "met_between": met_between,
