@@ -256,12 +256,11 @@ def send_customer_to(reference: str, agent, step: str) -> str:
     """Ask for the customer's next page to be ``step``; when their setup can't show it yet, ask nothing and
     return the step it needs first."""
     setup, progress = services.setup_and_progress(reference=reference)
-    missing = steps.requirement_missing(progress, step) or ""
-    if missing:
-        return missing
-    services.send_customer_to(setup, step)
-    _audit(agent, setup, f"sent to {step}")
-    return ""
+    missing = steps.requirement_missing(progress, step)
+    if missing is None:
+        services.send_customer_to(setup, step)
+        _audit(agent, setup, f"sent to {step}")
+    return missing or ""
 
 
 def start_setup_for_customer(agent, language: str = settings.LANGUAGE_CODE) -> tuple[str, str]:
