@@ -22,6 +22,8 @@ from wizard.flow.references import normalise_reference
 from .models import AgentNote, SetupAccess
 
 PAGE_SIZE = 50
+# A setup's last test, as the list's filter offers it.
+OUTCOMES = (TestAttempt.PENDING, TestAttempt.ACCEPTED, TestAttempt.REJECTED, TestAttempt.FAILED)
 # How the setup list's diagnosis filter names a mistake the credentials form caught (steps.MISTAKES).
 FORM_MISTAKE = "form:"
 # Counting every match of a broad filter over 100,000 setups costs more than the page itself: the list

@@ -31,8 +31,6 @@ from . import access, insight_tables, insights, signin
 from .forms import PERIOD_CHOICES, RANGE, InsightsForm
 
 PERMISSION = "console.use_console"
-# A setup's last test, as the list's filter offers it.
-OUTCOMES = ["pending", "accepted", "rejected", "failed"]
 
 
 def agent_required(view):
@@ -200,7 +198,7 @@ def setup_list(request):
         "platform": ("app", {"unlisted", *(slug for slug, _ in platforms)}),
         "signature": ("signature", {value for value, _ in signature_choices()}),
         "step": ("step", set(steps.ORDER)),
-        "outcome": ("last test", set(OUTCOMES)),
+        "outcome": ("last test", set(access.OUTCOMES)),
     }
     for name, (called, values) in known.items():
         # A bookmark from before an app was renamed, or an edited address: said, rather than no setups
@@ -222,7 +220,7 @@ def setup_list(request):
             "platforms": platforms,
             "signatures": signature_choices(),
             "steps": steps.STEP_CHOICES,
-            "outcomes": OUTCOMES,
+            "outcomes": access.OUTCOMES,
             "languages": settings.LANGUAGES,
             "diagnosis": access.diagnosis_title(filters["diagnosis"]),
             "met_between": met_between,
