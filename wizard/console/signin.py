@@ -97,12 +97,22 @@ def secret(device: TOTPDevice) -> str:
     return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
+def as_typed(code: str) -> str:
+    """A code as the devices compare it: spaces typed or pasted inside it dropped, in lower case."""
+    return "".join(code.split()).lower()
+
+
+def is_app_code(code: str) -> bool:
+    """Whether a code (as_typed) has the shape of an authenticator app's: six digits."""
+    return code.isdigit() and len(code) == 6
+
+
 def code_shape_problem(code: str, *, recovery: bool) -> str:
     """What is wrong with the code's shape (a recovery code also counts, with ``recovery``); "" if none."""
-    code = "".join(code.split()).lower()
+    code = as_typed(code)
     if not code:
         return CODE_EMPTY
-    if (code.isdigit() and len(code) == 6) or (recovery and re.fullmatch(r"[a-z2-7]{8}", code)):
+    if is_app_code(code) or (recovery and re.fullmatch(r"[a-z2-7]{8}", code)):
         return ""
     return CODE_SHAPE if recovery else CODE_SHAPE_APP
 
@@ -128,7 +138,7 @@ def confirm_enrolment(user, device: TOTPDevice, code: str):
         get_user_model().objects.select_for_update().get(pk=user.pk)
         if has_authenticator(user):  # another tab finished enrolling first
             return None, FAILED
-        verified, problem = check_code(user, device, "".join(code.split()))
+        verified, problem = check_code(user, device, as_typed(code))
         if verified is None:
             return None, problem
         verified.confirmed = True
@@ -143,9 +153,9 @@ def confirm_enrolment(user, device: TOTPDevice, code: str):
 def verify(user, code: str):
     """(the device that accepts the code, "") or (None, why not), as check_code. The code is the app's six
     digits or a recovery code."""
-    code = "".join(code.split()).lower()
+    code = as_typed(code)
     # Each kind of code is tried on its own device only: a miss counts against that device's back-off.
-    model = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
+    model = TOTPDevice if is_app_code(code) else StaticDevice
     return check_code(user, model.objects.devices_for_user(user, confirmed=True).first(), code)
 
 
