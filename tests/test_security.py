@@ -120,6 +120,7 @@ def test_pages_carry_the_security_headers(client, step):
         ("/console/login/", 200),
         ("a refused new setup", 429),
         ("a refused form", 403),
+        ("a form too large to read", 400),
     ],
 )
 def test_every_kind_of_page_carries_the_security_headers(client, settings, shown, status):
@@ -128,6 +129,9 @@ def test_every_kind_of_page_carries_the_security_headers(client, settings, shown
         response = client.post("/", {"platform": "novu"})
     elif shown == "a refused form":
         response = Client(enforce_csrf_checks=True).post("/", {"platform": "novu"})
+    elif shown == "a form too large to read":
+        response = client.post("/", {"platform": "novu", "q": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+        assert "We could not read what was sent" in response.content.decode()
     else:
         response = client.get(shown)
     assert response.status_code == status

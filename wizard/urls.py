@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "wizard.flow.views.bad_request"
 handler500 = "wizard.flow.views.server_error"

@@ -4,7 +4,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import Http404, HttpResponse, HttpResponseRedirect, HttpResponseServerError
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+)
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django.views.i18n import set_language
-from django_htmx.http import reswap
+from django_htmx.http import reselect, reswap, retarget
 
 from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
@@ -637,3 +643,15 @@ def server_error(request):
     Django's own: nothing that could fail again."""
     reference = getattr(request, "setup_reference", "")
     return HttpResponseServerError(render_to_string("500.html", {"reference": reference}))
+
+
+def bad_request(request, exception):
+    """Django's 400 page, for a request it refused before any view (a form far larger than ours): a page of
+    its own, as Django's. The wizard's own 400s (an answer to correct) swap into the step; this one takes
+    the whole page, as the other error pages do."""
+    response = HttpResponseBadRequest(render_to_string("400.html"))
+    if request.headers.get("HX-Request"):
+        retarget(response, "#main")
+        reselect(response, "#main > *")
+        reswap(response, "innerHTML show:window:top")
+    return response
