@@ -233,7 +233,7 @@ def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(sta
         {"action": "publish_drafts", "_selected_action": [draft.pk]},
         follow=True,
     )
-    assert "Published 1 draft(s)." in response.content.decode()
+    assert "Published 1 draft." in response.content.decode()
     published.refresh_from_db()
     draft.refresh_from_db()
     assert (published.status, draft.status) == ("retired", "published")
@@ -355,9 +355,41 @@ def test_staff_write_a_snippet_preview_it_with_hostile_values_and_publish_it(sta
     response = staff_client.post(
         "/admin/catalog/snippet/", {"action": "publish_drafts", "_selected_action": [draft.pk]}, follow=True
     )
-    assert "Published 1 draft(s)." in response.content.decode()
+    assert "Published 1 draft." in response.content.decode()
     published.refresh_from_db()
     assert published.status == "retired"
+
+
+def test_publishing_says_what_it_left_and_refuses_two_drafts_of_one_text(staff_client):
+    platform = Platform.objects.get(slug="novu")
+    published = InstructionTemplate.objects.get(platform=platform, language="en")
+    draft = InstructionTemplate.objects.create(platform=platform, language="en", body="Open", version=2)
+    newer = InstructionTemplate.objects.create(platform=platform, language="en", body="Open it", version=3)
+
+    def publishing(*versions):
+        response = staff_client.post(
+            "/admin/catalog/instructiontemplate/",
+            {"action": "publish_drafts", "_selected_action": [v.pk for v in versions]},
+            follow=True,
+        )
+        return [str(m).replace(platform.name, "Novu") for m in response.context["messages"]]
+
+    assert publishing(published) == [
+        "Nothing was published: none of the selected versions is a draft. Editing a published version saves "
+        "a new draft to publish."
+    ]
+    assert publishing(draft, newer) == [
+        "Nothing was published: select one draft of each text. Selected together: Novu [en] v2 (draft) and "
+        "Novu [en] v3 (draft)."
+    ]
+    assert InstructionTemplate.objects.get(pk=draft.pk).status == "draft"
+    assert InstructionTemplate.objects.get(pk=published.pk).status == "published"
+    assert publishing(published, newer) == [
+        "Published 1 draft. Not drafts, so left as they were: Novu [en] v1 (published)."
+    ]
+    published.refresh_from_db()
+    newer.refresh_from_db()
+    assert (published.status, newer.status) == ("retired", "published")
 
 
 def staff_with(client, django_user_model, username, *codenames):
@@ -398,7 +430,7 @@ def test_staff_who_may_only_view_the_texts_cannot_publish_a_draft(client, django
     response = editor.post(
         f"/admin/catalog/{name}/", {"action": "publish_drafts", "_selected_action": [draft.pk]}, follow=True
     )
-    assert "Published 1 draft(s)." in response.content.decode()
+    assert "Published 1 draft." in response.content.decode()
     draft.refresh_from_db()
     assert draft.status == "published"
 

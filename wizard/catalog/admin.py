@@ -91,10 +91,37 @@ class VersionedAdmin(admin.ModelAdmin):
     # does, not only to view them.
     @admin.action(description="Publish the selected drafts", permissions=["change"])
     def publish_drafts(self, request, queryset):
-        drafts = list(queryset.filter(status=self.model.DRAFT))
+        selected = list(queryset.order_by("version"))
+        drafts = [version for version in selected if version.status == version.DRAFT]
+        if not drafts:
+            self.message_user(
+                request,
+                "Nothing was published: none of the selected versions is a draft. Editing a published "
+                "version saves a new draft to publish.",
+                messages.WARNING,
+            )
+            return
+        # Only one version of a text is what customers see: of two drafts of it, which one was meant?
+        of_one_text: dict[tuple, list] = {}
+        for draft in drafts:
+            of_one_text.setdefault(tuple(sorted(draft.subject_filter().items())), []).append(draft)
+        doubled = [
+            " and ".join(str(draft) for draft in group) for group in of_one_text.values() if len(group) > 1
+        ]
+        if doubled:
+            self.message_user(
+                request,
+                f"Nothing was published: select one draft of each text. Selected together: {'; '.join(doubled)}.",
+                messages.ERROR,
+            )
+            return
         for draft in drafts:
             publish(draft)
-        self.message_user(request, f"Published {len(drafts) or 'no'} draft(s).")
+        published = f"Published {len(drafts)} draft{'s' if len(drafts) > 1 else ''}."
+        not_drafts = [str(version) for version in selected if version not in drafts]
+        if not_drafts:
+            published += f" Not drafts, so left as they were: {', '.join(not_drafts)}."
+        self.message_user(request, published)
 
     def get_urls(self):
         return [
