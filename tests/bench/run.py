@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 API_KEY = "BenchRestKeyAAAAAAAAAAA=="
@@ -419,7 +419,7 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="portal-bench-")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
         "PORTAL_DATA_DIR": data_dir,
         **{f"PORTAL_LIMIT_{k}": v for k, v in RELAXED.items()},
         "PORTAL_LIMIT_GLOBAL": "100000000/86400",
