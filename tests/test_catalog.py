@@ -3,6 +3,7 @@
 import json
 import re
 from html import unescape
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -200,6 +201,30 @@ def test_the_admin_refuses_an_unsafe_template_and_says_why(staff_client):
     assert (
         InstructionTemplate.objects.filter(platform=platform).count() == 4
     )  # the loader's, one per language
+
+
+@pytest.mark.parametrize("name", ["instructiontemplate", "snippet"])
+def test_a_text_too_long_to_save_comes_back_with_a_message_not_a_refused_request(staff_client, name):
+    """The browser sends the admin's form percent-encoded: a text at the longest a staff member may type,
+    every character six bytes once encoded, still fits in DATA_UPLOAD_MAX_MEMORY_SIZE; one character more is
+    refused on the page, with the text kept."""
+    platform = Platform.objects.get(slug="novu")
+    fields = {"platform": platform.pk, "signature": "", "language": "en", "title": "t", "format": "json"}
+
+    def posted(body: str):
+        form = urlencode({**fields, "position": 0, "body": body})
+        return staff_client.post(
+            f"/admin/catalog/{name}/add/", form, content_type="application/x-www-form-urlencoded"
+        )
+
+    page = staff_client.get(f"/admin/catalog/{name}/add/").content.decode()
+    assert re.search(r'<textarea name="body"[^>]* maxlength="10000"', page)
+    too_long = posted("é" * 10_001)
+    assert too_long.status_code == 200
+    html = unescape(too_long.content.decode())
+    assert "Ensure this value has at most 10000 characters (it has 10001)." in html
+    assert "é" * 10_001 in html  # what was typed is on the page to shorten
+    assert posted("é" * 10_000).status_code in (200, 302)  # read, not refused (400), whatever its checks say
 
 
 def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(staff_client, client):

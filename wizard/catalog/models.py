@@ -158,6 +158,12 @@ def translations_problem(translations) -> str:
     return ""
 
 
+# The longest text a staff member can save: customers read these on a phone, and the catalog's own are a
+# few hundred characters. The bound also keeps an edit's form within DATA_UPLOAD_MAX_MEMORY_SIZE (64 KiB) even
+# when every character is sent percent-encoded, so the text comes back with a message, not a bare refusal.
+LONGEST_TEXT = 10_000
+
+
 class Versioned(models.Model):
     """Staff-written text that customers see, kept in numbered versions of one subject (what the text is
     for: see ``subject_filter``).
@@ -208,7 +214,9 @@ class InstructionTemplate(Versioned):
     )
     # A version per language; the wizard falls back to English, with a note, where a language has none.
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
-    body = models.TextField(help_text="One step per line. Placeholders look like {{ app_name }}.")
+    body = models.TextField(
+        max_length=LONGEST_TEXT, help_text="One step per line. Placeholders look like {{ app_name }}."
+    )
 
     class Meta:
         ordering = ["platform__name", "signature", "language", "-version"]
@@ -245,7 +253,8 @@ class Snippet(Versioned):
     format = models.CharField(max_length=12, choices=list(FORMATS.items()))
     position = models.PositiveSmallIntegerField(default=0, help_text="Order on the page (lowest first).")
     body = models.TextField(
-        help_text="The app's own syntax. Placeholders: {{ username }}, {{ password }}, {{ api_key }}."
+        max_length=LONGEST_TEXT,
+        help_text="The app's own syntax. Placeholders: {{ username }}, {{ password }}, {{ api_key }}.",
     )
 
     class Meta:
