@@ -11,7 +11,7 @@ from django.utils import timezone
 from wizard.catalog.categories import NAMES as CATEGORY_NAMES
 from wizard.catalog.instructions import VARIABLES, TemplateError, render, sample_values, validate
 from wizard.catalog.loader import DATA_FILE, load_catalog
-from wizard.catalog.models import InstructionTemplate, Platform, Snippet
+from wizard.catalog.models import LONGEST_TEXT, InstructionTemplate, Platform, Snippet
 from wizard.catalog.search import search_platforms
 from wizard.flow import services
 from wizard.flow.models import Setup
@@ -205,9 +205,9 @@ def test_the_admin_refuses_an_unsafe_template_and_says_why(staff_client):
 
 @pytest.mark.parametrize("name", ["instructiontemplate", "snippet"])
 def test_a_text_too_long_to_save_comes_back_with_a_message_not_a_refused_request(staff_client, name):
-    """The browser sends the admin's form percent-encoded: a text at the longest a staff member may type,
-    every character six bytes once encoded, still fits in DATA_UPLOAD_MAX_MEMORY_SIZE; one character more is
-    refused on the page, with the text kept."""
+    """The browser sends the admin's form percent-encoded: a text at the longest a staff member may type, in
+    characters of nine bytes each once encoded, still fits in DATA_UPLOAD_MAX_MEMORY_SIZE; one character
+    more is refused on the page, with the text kept. A line break counts once, as the box counts it."""
     platform = Platform.objects.get(slug="novu")
     fields = {"platform": platform.pk, "signature": "", "language": "en", "title": "t", "format": "json"}
 
@@ -218,13 +218,16 @@ def test_a_text_too_long_to_save_comes_back_with_a_message_not_a_refused_request
         )
 
     page = staff_client.get(f"/admin/catalog/{name}/add/").content.decode()
-    assert re.search(r'<textarea name="body"[^>]* maxlength="10000"', page)
-    too_long = posted("é" * 10_001)
+    assert re.search(rf'<textarea name="body"[^>]* maxlength="{LONGEST_TEXT}"', page)
+    too_long = posted("→" * (LONGEST_TEXT + 1))
     assert too_long.status_code == 200
     html = unescape(too_long.content.decode())
-    assert "Ensure this value has at most 10000 characters (it has 10001)." in html
-    assert "é" * 10_001 in html  # what was typed is on the page to shorten
-    assert posted("é" * 10_000).status_code in (200, 302)  # read, not refused (400), whatever its checks say
+    assert f"Ensure this value has at most {LONGEST_TEXT} characters (it has {LONGEST_TEXT + 1})." in html
+    assert "→" * (LONGEST_TEXT + 1) in html  # what was typed is on the page to shorten
+    for longest in ("→" * LONGEST_TEXT, "→\r\n" * (LONGEST_TEXT // 2)):
+        response = posted(longest)
+        assert response.status_code in (200, 302)  # read, not refused (400), whatever its checks say
+        assert "Ensure this value has at most" not in response.content.decode()
 
 
 def test_editing_makes_a_draft_that_is_previewed_then_published_and_recorded(staff_client, client):

@@ -91,7 +91,7 @@ class VersionedAdmin(admin.ModelAdmin):
     # does, not only to view them.
     @admin.action(description="Publish the selected drafts", permissions=["change"])
     def publish_drafts(self, request, queryset):
-        selected = list(queryset.order_by("version"))
+        selected = list(queryset.select_related("platform").order_by("version"))
         drafts = [version for version in selected if version.status == version.DRAFT]
         if not drafts:
             self.message_user(
@@ -120,7 +120,10 @@ class VersionedAdmin(admin.ModelAdmin):
         published = f"Published {len(drafts)} draft{'s' if len(drafts) > 1 else ''}."
         not_drafts = [str(version) for version in selected if version not in drafts]
         if not_drafts:
-            published += f" Not drafts, so left as they were: {', '.join(not_drafts)}."
+            named = ", ".join(not_drafts[:10]) + (
+                f" and {len(not_drafts) - 10} more" if len(not_drafts) > 10 else ""
+            )
+            published += f" Not drafts, so left as they were: {named}."
         self.message_user(request, published)
 
     def get_urls(self):
@@ -146,10 +149,19 @@ class VersionedAdmin(admin.ModelAdmin):
         raise NotImplementedError
 
 
+class StaffText(forms.CharField):
+    """A catalog text as typed in a browser. The browser counts a line break as one character against the
+    box's ``maxlength`` but sends it as two (CR LF): kept as one, the length is the one the box allowed."""
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
 class InstructionTemplateForm(forms.ModelForm):
     class Meta:
         model = InstructionTemplate
         fields = ["platform", "signature", "language", "body"]
+        field_classes = {"body": StaffText}
         help_texts = {
             "body": "Plain text, one step per line; start a line with “! ” for a warning. Placeholders: "
             + ", ".join(f"{{{{ {name} }}}}" for name in VARIABLES),
@@ -197,6 +209,7 @@ class SnippetForm(forms.ModelForm):
     class Meta:
         model = Snippet
         fields = ["platform", "title", "format", "position", "body"]
+        field_classes = {"body": StaffText}
         help_texts = {
             "body": "The app's own syntax, as its docs write it. Placeholders: "
             + ", ".join(f"{{{{ {name} }}}}" for name in snippets.SLOTS)

@@ -159,9 +159,9 @@ def translations_problem(translations) -> str:
 
 
 # The longest text a staff member can save: customers read these on a phone, and the catalog's own are a
-# few hundred characters. The bound also keeps an edit's form within DATA_UPLOAD_MAX_MEMORY_SIZE (64 KiB) even
-# when every character is sent percent-encoded, so the text comes back with a message, not a bare refusal.
-LONGEST_TEXT = 10_000
+# few hundred characters. The bound also keeps an edit's form within DATA_UPLOAD_MAX_MEMORY_SIZE (64 KiB)
+# whatever its characters (nine bytes each at most, percent-encoded), so Django always reads it.
+LONGEST_TEXT = 7_000
 
 
 class Versioned(models.Model):
