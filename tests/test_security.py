@@ -138,6 +138,18 @@ def test_every_kind_of_page_carries_the_security_headers(client, settings, shown
     assert_security_headers(response)
 
 
+def test_a_form_too_large_to_read_takes_the_whole_page_under_htmx_too(client):
+    """htmx swaps a step's own 400 (an answer to correct) into the step: Django's 400, from before any view,
+    says in its headers to replace the main content instead, as its other error pages do."""
+    too_large = {"platform": "novu", "q": "x" * 70_000}
+    by_htmx = client.post("/", too_large, headers={"HX-Request": "true", "HX-Target": "wizard"})
+    assert by_htmx.status_code == 400 and "We could not read what was sent" in by_htmx.content.decode()
+    assert (by_htmx["HX-Retarget"], by_htmx["HX-Reselect"]) == ("#main", "#main > *")
+    assert by_htmx["HX-Reswap"] == "innerHTML show:window:top"
+    plain = client.post("/", too_large)
+    assert plain.status_code == 400 and "HX-Retarget" not in plain
+
+
 def assert_security_headers(response):
     csp = response["Content-Security-Policy"]
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp

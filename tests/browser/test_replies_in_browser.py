@@ -73,6 +73,7 @@ def test_a_form_too_large_to_read_shows_the_page_that_says_so(checked, client):
     setup = at_credentials(client)
     page = checked.page
     checked.goto(url(setup, "credentials"))
+    page.evaluate("window.loadedOnce = true")
     key_box = page.get_by_label("API Key")
     key_box.evaluate("box => box.removeAttribute('maxlength')")  # a document pasted past the box's limit
     key_box.fill("A" * 70_000)
@@ -80,6 +81,9 @@ def test_a_form_too_large_to_read_shows_the_page_that_says_so(checked, client):
     expect(page.locator("h1")).to_have_text("We could not read what was sent")
     expect(page.locator("header.site-header")).to_have_count(1)  # the page, not a page in the step
     expect(page).to_have_title("We could not read what was sent · Portal Switch")
+    if checked.javascript:
+        assert page.evaluate("window.loadedOnce") is True  # swapped in by htmx
+        expect(page.locator("h1")).to_be_focused()
     checked.check("form too large")
     expect_errors(checked, 400, by_htmx=False)
 
