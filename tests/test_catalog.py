@@ -42,6 +42,13 @@ def test_loading_again_changes_nothing_and_keeps_staff_edits():
     assert InstructionTemplate.objects.filter(platform__slug="novu").count() == 4
 
 
+def test_every_seeded_text_can_be_saved_again_in_the_admin():
+    """A seeded text longer than LONGEST_TEXT could never be saved again by staff who edit it."""
+    for model in (InstructionTemplate, Snippet):
+        longest = max(len(body) for body in model.objects.values_list("body", flat=True))
+        assert 0 < longest <= LONGEST_TEXT
+
+
 def test_derived_flags_come_from_the_catalog_notes():
     assert Platform.objects.get(slug="sachet").sends_credentials_unencoded
     assert Platform.objects.get(slug="whmcs-aktuel-sms").uses_session_login
@@ -413,11 +420,18 @@ def test_publishing_says_what_it_left_and_refuses_two_drafts_of_one_text(staff_c
     assert InstructionTemplate.objects.get(pk=draft.pk).status == "draft"
     assert InstructionTemplate.objects.get(pk=published.pk).status == "published"
     assert publishing(published, newer) == [
-        "Published 1 draft. Not drafts, so left as they were: Novu [en] v1 (published)."
+        "Published 1 draft. Not drafts, so not published: Novu [en] v1 (published)."
     ]
     published.refresh_from_db()
     newer.refresh_from_db()
     assert (published.status, newer.status) == ("retired", "published")
+
+    # Many versions selected with a draft: the message names ten of those it left, and counts the rest.
+    others = list(InstructionTemplate.objects.filter(status="published").exclude(platform=platform)[:12])
+    another = InstructionTemplate.objects.create(platform=platform, language="en", body="Open", version=4)
+    [message] = publishing(another, *others)
+    assert message.startswith("Published 1 draft. Not drafts, so not published: ")
+    assert message.count("(published)") == 10 and message.endswith(" and 2 more.")
 
 
 def staff_with(client, django_user_model, username, *codenames):

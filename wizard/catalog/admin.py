@@ -104,7 +104,7 @@ class VersionedAdmin(admin.ModelAdmin):
         # Only one version of a text is what customers see: of two drafts of it, which one was meant?
         of_one_text: dict[tuple, list] = {}
         for draft in drafts:
-            of_one_text.setdefault(tuple(sorted(draft.subject_filter().items())), []).append(draft)
+            of_one_text.setdefault(tuple(draft.subject_filter().items()), []).append(draft)
         doubled = [
             " and ".join(str(draft) for draft in group) for group in of_one_text.values() if len(group) > 1
         ]
@@ -115,15 +115,16 @@ class VersionedAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return
+        # Named as they were when selected: publishing a draft retires its text's published version.
+        not_drafts = [str(version) for version in selected if version not in drafts]
         for draft in drafts:
             publish(draft)
         published = f"Published {len(drafts)} draft{'s' if len(drafts) > 1 else ''}."
-        not_drafts = [str(version) for version in selected if version not in drafts]
         if not_drafts:
             named = ", ".join(not_drafts[:10]) + (
                 f" and {len(not_drafts) - 10} more" if len(not_drafts) > 10 else ""
             )
-            published += f" Not drafts, so left as they were: {named}."
+            published += f" Not drafts, so not published: {named}."
         self.message_user(request, published)
 
     def get_urls(self):

@@ -160,7 +160,8 @@ def translations_problem(translations) -> str:
 
 # The longest text a staff member can save: customers read these on a phone, and the catalog's own are a
 # few hundred characters. The bound also keeps an edit's form within DATA_UPLOAD_MAX_MEMORY_SIZE (64 KiB)
-# whatever its characters (nine bytes each at most, percent-encoded), so Django always reads it.
+# whatever its characters (at most nine bytes, percent-encoded, per character the box counts), so Django
+# reads it.
 LONGEST_TEXT = 7_000
 
 
