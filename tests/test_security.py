@@ -138,14 +138,15 @@ def test_every_kind_of_page_carries_the_security_headers(client, settings, shown
     assert_security_headers(response)
 
 
-def test_a_form_too_large_to_read_takes_the_whole_page_under_htmx_too(client):
+def test_a_form_too_large_to_read_takes_the_whole_page_under_htmx_too(client, settings):
     """htmx swaps a step's own 400 (an answer to correct) into the step: Django's 400, from before any view,
     says in its headers to replace the main content instead, as its other error pages do."""
-    too_large = {"platform": "novu", "q": "x" * 70_000}
+    too_large = {"platform": "novu", "q": "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
     by_htmx = client.post("/", too_large, headers={"HX-Request": "true", "HX-Target": "wizard"})
     assert by_htmx.status_code == 400 and "We could not read what was sent" in by_htmx.content.decode()
     assert (by_htmx["HX-Retarget"], by_htmx["HX-Reselect"]) == ("#main", "#main > *")
     assert by_htmx["HX-Reswap"] == "innerHTML show:window:top"
+    assert "HX-Request" in by_htmx["Vary"]
     plain = client.post("/", too_large)
     assert plain.status_code == 400 and "HX-Retarget" not in plain
 

@@ -2,6 +2,7 @@
 page load without JavaScript shows, never nothing."""
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.conftest import MOBILE, REST_KEY
@@ -76,7 +77,7 @@ def test_a_form_too_large_to_read_shows_the_page_that_says_so(checked, client):
     page.evaluate("window.loadedOnce = true")
     key_box = page.get_by_label("API Key")
     key_box.evaluate("box => box.removeAttribute('maxlength')")  # a document pasted past the box's limit
-    key_box.fill("A" * 70_000)
+    key_box.fill("A" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     page.get_by_role("button", name="Save and continue").click()
     expect(page.locator("h1")).to_have_text("We could not read what was sent")
     expect(page.locator("header.site-header")).to_have_count(1)  # the page, not a page in the step

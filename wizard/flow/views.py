@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -650,6 +651,7 @@ def bad_request(request, exception):
     its own, as Django's. The wizard's own 400s (an answer to correct) swap into the step; this one takes
     the whole page, as the other error pages do."""
     response = HttpResponseBadRequest(render_to_string("400.html"))
+    patch_vary_headers(response, ["HX-Request"])
     if request.headers.get("HX-Request"):
         retarget(response, "#main")
         reselect(response, "#main > *")
