@@ -116,7 +116,7 @@ class VersionedAdmin(admin.ModelAdmin):
             )
             return
         # Named as they were when selected: publishing a draft retires its text's published version.
-        not_drafts = [str(version) for version in selected if version not in drafts]
+        not_drafts = [str(version) for version in selected if version.status != version.DRAFT]
         for draft in drafts:
             publish(draft)
         published = f"Published {len(drafts)} draft{'s' if len(drafts) > 1 else ''}."
