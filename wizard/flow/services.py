@@ -183,17 +183,13 @@ def choose_app(setup: Setup, platform_id: int | None) -> None:
     _save(setup, "platform", "app_unlisted", *_BOXES, *_CREDENTIAL_STATE, "step", *reached)
 
 
-def boxes_cannot_work(setup: Setup, app_fields: str, portal_integration: str = "") -> bool:
-    """Whether the app, showing these boxes, can't be given a Portal API Key (catalog.Platform)."""
-    platform = setup.platform
-    if platform is None:
-        return False
-    return platform.blocks_workaround(steps.signature_for(app_fields, platform.signature, portal_integration))
-
-
-def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> None:
+def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -> bool:
+    """Save the boxes the app shows and the signature they decide; False, with nothing saved, when the
+    app showing these boxes can't be given a Portal API Key (catalog.Platform)."""
     catalog_signature = setup.platform.signature if setup.platform else ""
     signature = steps.signature_for(app_fields, catalog_signature, portal_integration)
+    if setup.platform and setup.platform.blocks_workaround(signature):
+        return False
     dropped = bool(setup.signature) and setup.signature != signature.value
     if dropped:
         _drop_credentials(setup)
@@ -203,6 +199,7 @@ def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -
     setup.step = steps.CREDENTIALS
     reached = _first_reached(setup, "fields_confirmed_at")
     _save(setup, *_BOXES, *(_CREDENTIAL_STATE if dropped else []), "step", *reached)
+    return True
 
 
 def _drop_credentials(setup: Setup) -> None:

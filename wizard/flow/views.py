@@ -267,8 +267,7 @@ def fields_step(request, token: str):
             boxes = steps.app_fields_of(platform.signature_enum), ""
         else:
             return redirect_to(setup, steps.FIELDS, "?different=1")
-        if not services.boxes_cannot_work(setup, *boxes):
-            services.choose_fields(setup, *boxes)
+        if services.choose_fields(setup, *boxes):
             return redirect_to(setup, steps.CREDENTIALS)
         form.add_error(
             "app_fields" if different else "confirm",
