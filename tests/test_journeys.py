@@ -289,6 +289,26 @@ def test_an_app_where_the_workaround_cannot_work_says_so_and_what_to_do_instead(
     assert chosen.status_code == 302 and chosen["Location"].endswith("/credentials/")
 
 
+def test_boxes_an_app_cannot_take_a_key_in_are_refused_by_the_rule_itself(client):
+    """The boxes step's rule, without HTTP: it refuses the boxes and saves nothing, or saves them."""
+    from wizard.flow import services
+
+    setup = Setup.objects.select_related("platform").get(pk=start(client, "playsms").pk)
+    assert services.choose_fields(setup, steps.API_ID_BOXES) is False
+    setup.refresh_from_db()
+    assert (setup.signature, setup.app_fields, setup.step, setup.fields_confirmed_at) == (
+        "",
+        "",
+        "fields",
+        None,
+    )
+
+    assert services.choose_fields(setup, steps.API_KEY_BOX, "platform_http") is True
+    setup.refresh_from_db()
+    assert (setup.signature, setup.step) == ("platform_http", "credentials")
+    assert setup.fields_confirmed_at is not None
+
+
 def test_a_setup_on_an_app_found_blocked_later_goes_back_to_its_boxes(client, sandbox):
     """Staff may learn an app can't take a key after customers chose it: their setups stop at the boxes,
     and no instructions say the settings work."""
