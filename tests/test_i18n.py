@@ -161,6 +161,26 @@ def test_the_switch_works_without_javascript_and_moves_the_setup_to_the_new_lang
     assert lang_of(client.get("/")) == "fr"
 
 
+def test_the_switch_keeps_the_username_of_a_refused_form_but_no_secret(client):
+    """A customer who switches language to read a refusal again finds the username they typed."""
+    client.post("/", {"platform": "cerb-clickatell"}, headers={"accept-language": "en"})
+    setup = Setup.objects.get()
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    old_api_id = "3456789"
+    refused = client.post(
+        url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": old_api_id}
+    )
+    assert refused.status_code == 200
+    switched = client.post(
+        f"/s/{setup.token}/language/", {"language": "fr", "next": url(setup, "credentials")}
+    )
+    again = client.get(switched["Location"])
+    assert lang_of(again) == "fr"
+    box = re.search(r'<input[^>]*name="username"[^>]*>', again.content.decode()).group(0)
+    assert f'value="{USERNAME}"' in box
+    assert PASSWORD not in text(again) and old_api_id not in text(again)
+
+
 def test_the_switch_refuses_unknown_languages_and_other_sites(client):
     client.post("/", {"platform": "novu"})
     setup = Setup.objects.get()

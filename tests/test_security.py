@@ -21,7 +21,7 @@ from wizard.flow.models import Setup
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
 
-from .conftest import MOBILE, SANDBOX_FIXTURE, dump_database
+from .conftest import MOBILE, PASSWORD, REST_KEY, SANDBOX_FIXTURE, USERNAME, dump_database
 from .journeys import send_token, start, url
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +197,38 @@ def test_the_number_typed_is_remembered_only_in_the_customers_browser_signed(cli
     assert "+27831234567" not in other.get(url(setup, "test")).content.decode()  # a forged cookie is ignored
 
 
+def test_a_refused_username_is_remembered_only_in_the_customers_browser_signed_for_its_setup(client):
+    setup = start(client, "cerb-clickatell")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    old_api_id = "3456789"
+    refused = client.post(
+        url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": old_api_id}
+    )
+    assert refused.status_code == 200
+    cookie = client.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert PASSWORD not in cookie.value and old_api_id not in cookie.value  # never the secrets
+    assert (
+        f'value="{USERNAME}"' in client.get(url(setup, "credentials")).content.decode()
+    )  # a reload keeps it
+    assert Setup.objects.get(pk=setup.pk).username == ""  # nothing of it on the server
+
+    another = start(client, "cerb-clickatell")  # the same browser, another setup: it reads nothing
+    client.post(url(another, "fields"), {"confirm": "yes"})
+    assert USERNAME not in client.get(url(another, "credentials")).content.decode()
+    forged = Client()
+    forged.cookies[settings.PORTAL_USERNAME_COOKIE_NAME] = cookie.value.replace(USERNAME, "mallory")
+    assert "mallory" not in forged.get(url(setup, "credentials")).content.decode()
+
+    saved = client.post(
+        url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
+    )
+    assert saved.status_code == 302
+    assert (
+        saved.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]["max-age"] == 0
+    )  # saved: the browser forgets it
+
+
 def test_every_form_needs_a_csrf_token():
     strict = Client(enforce_csrf_checks=True)
     assert strict.post("/", {"platform": "novu"}).status_code == 403
@@ -318,8 +350,13 @@ page = client.get("/", secure=True)
 from django.contrib.auth import get_user_model
 agent = Client(HTTP_HOST="setup.example.com")
 agent.force_login(get_user_model().objects.create_user("ann"))
+customer = Client(HTTP_HOST="setup.example.com")  # an app not listed, with API ID boxes; its key refused
+fields = customer.post("/", {"platform": "unlisted"}, secure=True)["Location"]
+credentials = customer.post(fields, {"different": "1", "app_fields": "api_id"}, secure=True)["Location"]
+customer.post(credentials, {"username": "ann", "password": "pw", "api_key": "3456789"}, secure=True)
 print(json.dumps({"redirect": [plain.status_code, plain.get("Location")], "hsts": page.get("Strict-Transport-Security"),
-                  "cookies": {name: dict(morsel) for name, morsel in [*page.cookies.items(), *agent.cookies.items()]}}))
+                  "cookies": {name: dict(morsel) for name, morsel in
+                              [*page.cookies.items(), *agent.cookies.items(), *customer.cookies.items()]}}))
 """
 
 
@@ -338,6 +375,8 @@ def test_behind_https_cookies_are_host_prefixed_and_hsts_is_sent(tmp_path):
     assert csrf["path"] == "/"
     session = seen["cookies"]["__Host-sessionid"]  # an agent's or staff member's sign-in
     assert session["secure"] is True and session["path"] == "/"
+    username = seen["cookies"]["__Host-username"]  # a username the credentials form refused
+    assert username["secure"] is True and username["httponly"] is True and username["path"] == "/"
 
 
 CANARY_KEY = "CanaryKeyQ7b2xV9kLp3NwXY=="

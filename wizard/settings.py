@@ -223,6 +223,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # The number a customer last typed for a test SMS, signed, in their own browser (flow/views.py).
 PORTAL_PHONE_COOKIE_NAME = "phone"
+# A username the credentials form refused, signed, in the customer's own browser for a while (flow/views.py).
+PORTAL_USERNAME_COOKIE_NAME = "username"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Strict"
 
@@ -258,6 +260,7 @@ if PORTAL_HTTPS:
     CSRF_COOKIE_SECURE = True
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     PORTAL_PHONE_COOKIE_NAME = "__Host-phone"
+    PORTAL_USERNAME_COOKIE_NAME = "__Host-username"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100

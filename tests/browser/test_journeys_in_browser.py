@@ -3,6 +3,8 @@
 from urllib.parse import parse_qs
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext
 from playwright.sync_api import expect
 
 from tests.conftest import MOBILE, PASSWORD, REST_KEY, USERNAME
@@ -114,6 +116,26 @@ def test_bad_input_is_explained_on_the_same_page(checked):
     expect(page.locator("#wizard")).to_contain_text("old API ID")
     expect(page.get_by_label("Account username")).to_have_value("ops@acme.example")
     checked.check("credential errors")
+
+
+@BOTH
+def test_switching_language_after_a_refusal_keeps_the_username_typed(checked):
+    page = checked.page
+    pick_app(checked, "zabbix", "Zabbix")
+    confirm_boxes(checked)
+    page.get_by_label("Account username").fill(USERNAME)
+    page.get_by_label("Account password").fill(PASSWORD)
+    page.get_by_label("API Key").fill("3442105")
+    page.get_by_role("button", name="Save and continue").click()
+    expect(page.locator("#wizard")).to_contain_text("old API ID")
+    page.get_by_label("Language").select_option("fr")
+    page.get_by_role("button", name="Change language").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    with translation.override("fr"):
+        expect(page.get_by_label(gettext("Account username"))).to_have_value(USERNAME)
+        expect(page.get_by_label(gettext("Account password"))).to_have_value("")
+        expect(page.get_by_label(gettext("API Key"), exact=True)).to_have_value("")
+    checked.check("credentials in French after a refusal")
 
 
 @BOTH

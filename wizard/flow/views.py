@@ -304,16 +304,21 @@ def credentials_step(request, token: str):
     if go:
         return go
     form = CredentialsForm(
-        _posted(request), signature=setup.signature_enum, initial={"username": setup.username}
+        _posted(request),
+        signature=setup.signature_enum,
+        initial={"username": _typed_username(request, setup) or setup.username},
     )
     if request.method == "POST":
         if form.is_valid():
             services.save_credentials(setup, form.cleaned_data)
             for notice in form.notices:
                 messages.info(request, notice)
-            return redirect_to(setup, steps.TEST)
+            response = redirect_to(setup, steps.TEST)
+            if settings.PORTAL_USERNAME_COOKIE_NAME in request.COOKIES:
+                response.delete_cookie(settings.PORTAL_USERNAME_COOKIE_NAME, samesite="Lax")
+            return response
         services.record_mistakes(setup, form.mistakes)
-    return _render(
+    response = _render(
         request,
         "flow/credentials.html",
         {
@@ -324,6 +329,38 @@ def credentials_step(request, token: str):
         },
         setup,
         progress=progress,
+    )
+    if form.is_bound and form.cleaned_data.get("username"):
+        # Refused for another box's sake: the username typed passed its own checks.
+        _remember_typed_username(response, setup, form.cleaned_data["username"])
+    return response
+
+
+# A username the credentials form refused is remembered in the customer's own browser (a signed cookie that
+# only this setup's form reads), so that a reload or the language switch doesn't lose what they typed. The
+# password and the API Key never are: they are typed again.
+USERNAME_COOKIE_SALT = "portal-switch.username"
+USERNAME_REMEMBERED_SECONDS = 60 * 60
+
+
+def _typed_username(request, setup) -> str:
+    return request.get_signed_cookie(
+        settings.PORTAL_USERNAME_COOKIE_NAME,
+        default="",
+        salt=f"{USERNAME_COOKIE_SALT}:{setup.pk}",
+        max_age=USERNAME_REMEMBERED_SECONDS,
+    )
+
+
+def _remember_typed_username(response, setup, username: str) -> None:
+    response.set_signed_cookie(
+        settings.PORTAL_USERNAME_COOKIE_NAME,
+        username,
+        salt=f"{USERNAME_COOKIE_SALT}:{setup.pk}",
+        max_age=USERNAME_REMEMBERED_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )
 
 
