@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.core import signing
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.utils.cache import add_never_cache_headers
 
 from wizard.flow.models import Setup
+from wizard.flow.views import PHONE_COOKIE_SALT, USERNAME_COOKIE_SALT
 from wizard.vault import crypto
 from wizard.vault.redaction import RedactingReporterFilter, redact
 
@@ -192,33 +194,49 @@ def test_the_number_typed_is_remembered_only_in_the_customers_browser_signed(cli
     assert MOBILE in client.get(url(setup, "test")).content.decode()  # the next form is filled in
     assert MOBILE not in dump_database() and not Session.objects.exists()  # the server keeps it masked only
 
+    assert MOBILE not in cookie.value  # signed and encoded, not in plain sight
+
     other = Client()
-    other.cookies[settings.PORTAL_PHONE_COOKIE_NAME] = cookie.value.replace(MOBILE, "+27831234567")
+    other.cookies[settings.PORTAL_PHONE_COOKIE_NAME] = signing.dumps(
+        "+27831234567", salt=PHONE_COOKIE_SALT, key="not the server's key"
+    )
     assert "+27831234567" not in other.get(url(setup, "test")).content.decode()  # a forged cookie is ignored
+    other.cookies[settings.PORTAL_PHONE_COOKIE_NAME] = signing.dumps("+27831234567", salt=PHONE_COOKIE_SALT)
+    assert "+27831234567" in other.get(url(setup, "test")).content.decode()  # as the server signs it
+
+
+def refuse_credentials(client, setup, username: str, password: str = PASSWORD, api_key: str = "3456789"):
+    """The credentials form, refused (by default for the old numeric API ID in the API Key box)."""
+    refused = client.post(
+        url(setup, "credentials"), {"username": username, "password": password, "api_key": api_key}
+    )
+    assert refused.status_code == 200
+    return refused
+
+
+def username_box(client, setup) -> str:
+    page = client.get(url(setup, "credentials")).content.decode()
+    return re.search(r'<input[^>]*name="username"[^>]*>', page).group(0)
 
 
 def test_a_refused_username_is_remembered_only_in_the_customers_browser_signed_for_its_setup(client):
     setup = start(client, "cerb-clickatell")
     client.post(url(setup, "fields"), {"confirm": "yes"})
-    old_api_id = "3456789"
-    refused = client.post(
-        url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": old_api_id}
-    )
-    assert refused.status_code == 200
+    refuse_credentials(client, setup, USERNAME)
     cookie = client.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
-    assert PASSWORD not in cookie.value and old_api_id not in cookie.value  # never the secrets
-    assert (
-        f'value="{USERNAME}"' in client.get(url(setup, "credentials")).content.decode()
-    )  # a reload keeps it
+    assert PASSWORD not in cookie.value and "3456789" not in cookie.value  # never the secrets
+    assert f'value="{USERNAME}"' in username_box(client, setup)  # a reload keeps it
     assert Setup.objects.get(pk=setup.pk).username == ""  # nothing of it on the server
 
     another = start(client, "cerb-clickatell")  # the same browser, another setup: it reads nothing
     client.post(url(another, "fields"), {"confirm": "yes"})
-    assert USERNAME not in client.get(url(another, "credentials")).content.decode()
+    assert USERNAME not in username_box(client, another)
     forged = Client()
-    forged.cookies[settings.PORTAL_USERNAME_COOKIE_NAME] = cookie.value.replace(USERNAME, "mallory")
-    assert "mallory" not in forged.get(url(setup, "credentials")).content.decode()
+    forged.cookies[settings.PORTAL_USERNAME_COOKIE_NAME] = signing.dumps(
+        "mallory", salt=f"{USERNAME_COOKIE_SALT}:{setup.pk}", key="not the server's key"
+    )
+    assert "mallory" not in username_box(forged, setup)
 
     saved = client.post(
         url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
@@ -227,6 +245,39 @@ def test_a_refused_username_is_remembered_only_in_the_customers_browser_signed_f
     assert (
         saved.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]["max-age"] == 0
     )  # saved: the browser forgets it
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"username": REST_KEY, "api_key": REST_KEY},  # the key pasted into both boxes
+        {"username": PASSWORD, "password": PASSWORD},  # the password in the username box
+        {"username": "x" * 151},  # longer than a username can be: refused for itself
+        {"username": "ops@acme.example"},  # an e-mail address: refused for itself
+    ],
+    ids=["key", "password", "too-long", "e-mail"],
+)
+def test_a_username_box_holding_a_secret_or_refused_itself_is_not_remembered(client, typed):
+    setup = start(client, "cerb-clickatell")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    refuse_credentials(client, setup, "acme-ops")  # remembered first
+    assert 'value="acme-ops"' in username_box(client, setup)
+
+    refused = refuse_credentials(client, setup, **typed)
+    assert refused.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]["max-age"] == 0  # the older one forgotten
+    box = username_box(client, setup)
+    assert typed["username"] not in box and "acme-ops" not in box
+
+
+def test_any_username_typed_is_kept_in_a_header_a_server_can_send(client):
+    """gunicorn refuses a header that is not Latin-1, as HTTP asks: a username in another script, or with
+    an invisible mark pasted along, is kept encoded."""
+    setup = start(client, "cerb-clickatell")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    for typed in ["用户名", "acme\u200bops"]:
+        refused = refuse_credentials(client, setup, typed)
+        refused.cookies[settings.PORTAL_USERNAME_COOKIE_NAME].output(header="").encode("latin-1")
+        assert f'value="{typed}"' in username_box(client, setup)
 
 
 def test_every_form_needs_a_csrf_token():

@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import (
     Http404,
@@ -303,20 +304,18 @@ def credentials_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.CREDENTIALS)
     if go:
         return go
+    remembered = _typed_username(request, setup)
     form = CredentialsForm(
         _posted(request),
         signature=setup.signature_enum,
-        initial={"username": _typed_username(request, setup) or setup.username},
+        initial={"username": remembered or setup.username},
     )
     if request.method == "POST":
         if form.is_valid():
             services.save_credentials(setup, form.cleaned_data)
             for notice in form.notices:
                 messages.info(request, notice)
-            response = redirect_to(setup, steps.TEST)
-            if settings.PORTAL_USERNAME_COOKIE_NAME in request.COOKIES:
-                response.delete_cookie(settings.PORTAL_USERNAME_COOKIE_NAME, samesite="Lax")
-            return response
+            return _keep_typed_username(redirect_to(setup, steps.TEST), setup, form, remembered)
         services.record_mistakes(setup, form.mistakes)
     response = _render(
         request,
@@ -330,10 +329,7 @@ def credentials_step(request, token: str):
         setup,
         progress=progress,
     )
-    if form.is_bound and form.cleaned_data.get("username"):
-        # Refused for another box's sake: the username typed passed its own checks.
-        _remember_typed_username(response, setup, form.cleaned_data["username"])
-    return response
+    return _keep_typed_username(response, setup, form, remembered) if form.is_bound else response
 
 
 # A username the credentials form refused is remembered in the customer's own browser (a signed cookie that
@@ -344,24 +340,31 @@ USERNAME_REMEMBERED_SECONDS = 60 * 60
 
 
 def _typed_username(request, setup) -> str:
-    return request.get_signed_cookie(
+    return _remembered(
+        request,
         settings.PORTAL_USERNAME_COOKIE_NAME,
-        default="",
-        salt=f"{USERNAME_COOKIE_SALT}:{setup.pk}",
-        max_age=USERNAME_REMEMBERED_SECONDS,
+        f"{USERNAME_COOKIE_SALT}:{setup.pk}",
+        USERNAME_REMEMBERED_SECONDS,
     )
 
 
-def _remember_typed_username(response, setup, username: str) -> None:
-    response.set_signed_cookie(
-        settings.PORTAL_USERNAME_COOKIE_NAME,
-        username,
-        salt=f"{USERNAME_COOKIE_SALT}:{setup.pk}",
-        max_age=USERNAME_REMEMBERED_SECONDS,
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+def _keep_typed_username(response, setup, form: CredentialsForm, remembered: str):
+    """After the credentials form: remember the username of a refused form when it passed its own checks and
+    is not one of the secrets typed with it (a key pasted into the wrong box); otherwise forget the one
+    remembered before, so that a reload shows what is saved."""
+    username = "" if form.is_valid() or "username" in form.errors else form.cleaned_data.get("username", "")
+    typed_secrets = {form.data.get(field, "").strip() for field in services.SECRET_FIELDS}
+    if username and username.strip() not in typed_secrets:
+        return _remember(
+            response,
+            settings.PORTAL_USERNAME_COOKIE_NAME,
+            username,
+            f"{USERNAME_COOKIE_SALT}:{setup.pk}",
+            USERNAME_REMEMBERED_SECONDS,
+        )
+    if remembered:
+        response.delete_cookie(settings.PORTAL_USERNAME_COOKIE_NAME, samesite="Lax")
+    return response
 
 
 @require_POST
@@ -383,20 +386,33 @@ PHONE_REMEMBERED_SECONDS = 8 * 60 * 60
 
 
 def _remembered_phone(request) -> str:
-    return request.get_signed_cookie(
-        settings.PORTAL_PHONE_COOKIE_NAME,
-        default="",
-        salt=PHONE_COOKIE_SALT,
-        max_age=PHONE_REMEMBERED_SECONDS,
+    return _remembered(
+        request, settings.PORTAL_PHONE_COOKIE_NAME, PHONE_COOKIE_SALT, PHONE_REMEMBERED_SECONDS
     )
 
 
 def _remember_phone(response, phone: str):
-    response.set_signed_cookie(
-        settings.PORTAL_PHONE_COOKIE_NAME,
-        phone,
-        salt=PHONE_COOKIE_SALT,
-        max_age=PHONE_REMEMBERED_SECONDS,
+    return _remember(
+        response, settings.PORTAL_PHONE_COOKIE_NAME, phone, PHONE_COOKIE_SALT, PHONE_REMEMBERED_SECONDS
+    )
+
+
+def _remembered(request, name: str, salt: str, max_age: int) -> str:
+    """What ``_remember`` put in the customer's browser under ``name`` and ``salt``, if not older than
+    ``max_age`` seconds; "" when there is none, or it was altered, expired or signed for something else."""
+    try:
+        return str(signing.loads(request.COOKIES.get(name, ""), salt=salt, max_age=max_age))
+    except signing.BadSignature:
+        return ""
+
+
+def _remember(response, name: str, value: str, salt: str, max_age: int):
+    """Keep ``value`` in the customer's own browser, signed (``signing.dumps``: any text the customer typed
+    becomes plain ASCII, as a header must be), out of scripts' reach."""
+    response.set_cookie(
+        name,
+        signing.dumps(value, salt=salt),
+        max_age=max_age,
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
         samesite="Lax",
