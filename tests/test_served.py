@@ -138,3 +138,19 @@ def test_the_access_log_names_a_setup_by_its_reference_never_by_its_link(sandbox
     log = access_log.read_text()
     assert "/s/[token]/credentials/" in log and reference in log
     assert token not in log
+
+
+def test_a_refused_username_in_any_script_comes_back_through_gunicorn(sandbox, tmp_path):
+    """gunicorn sends only Latin-1 headers: the cookie that keeps a refused username holds plain ASCII,
+    whatever script the customer typed it in."""
+    load_catalog()
+    with gunicorn(server_env(sandbox, tmp_path, REDIS_URL=None)) as server:
+        browser = requests.Session()
+        started = post(browser, f"{server}/", {"platform": "cerb-clickatell"})
+        base = server + started.headers["Location"].rsplit("/fields/", 1)[0]
+        assert post(browser, f"{base}/fields/", {"confirm": "yes"}).status_code == 302
+        refused = post(
+            browser, f"{base}/credentials/", {"username": "用户名", "password": "pw", "api_key": "3456789"}
+        )
+        assert refused.status_code == 200
+        assert 'value="用户名"' in browser.get(f"{base}/credentials/", timeout=10).text
