@@ -104,6 +104,7 @@ def test_good_credentials_pass():
         ("username", "ops@acme.example", "e-mail address"),
         ("username", "", "Enter your Account username"),
         ("username", "acme ops", "no spaces"),
+        ("username", "OtherKeyAbCdEfGhIjKlMnO==", "That looks like your API Key: it goes in its own box."),
         ("password", "", "Enter your Account password"),
         ("api_key", GOOD["username"], "That is your Account username. The API Key is a long code"),
         ("api_key", GOOD["password"], "That is your Account password: it goes in its own box."),

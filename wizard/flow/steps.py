@@ -136,6 +136,7 @@ MISTAKES = {
     "username_empty": "No Account username given",
     "username_email": "An e-mail address as the username",
     "username_space": "A space inside the username",
+    "username_is_key": "An API Key pasted as the username",
     "password_empty": "No Account password given",
     "key_empty": "No API Key given",
     "key_space": "A space or line break inside the API Key",
@@ -202,6 +203,15 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
                 "under your profile, and it has no “@”."
             ),
         )
+    elif _looks_like_a_key(username):
+        check.refuse(
+            USERNAME,
+            "username_is_key",
+            _(
+                "That looks like your API Key: it goes in its own box. Enter your Account username here: the "
+                "name you sign in to the Clickatell Portal with."
+            ),
+        )
     elif _SPACE.search(username):
         check.refuse(
             USERNAME,
@@ -210,6 +220,11 @@ def _check_username(raw: str, check: CredentialCheck) -> None:
         )
     else:
         check.cleaned[USERNAME] = username
+
+
+def _looks_like_a_key(text: str) -> bool:
+    """A Portal API Key's shape (about 24 key characters, ending with "="), which no username has."""
+    return len(text) >= 20 and text.endswith("=") and bool(_KEY_CHARACTERS.match(text))
 
 
 def _the_key_is() -> str:
