@@ -478,6 +478,30 @@ def test_the_debug_page_of_a_failed_credentials_save_never_shows_the_key(
     assert "/s/[token]/credentials/" in html and token not in html
 
 
+def test_the_debug_page_of_a_failure_while_keeping_a_refused_username_shows_no_secret(
+    client, settings, monkeypatch
+):
+    """Keeping the username compares it with the secrets typed beside it: those never reach the page."""
+    from wizard.flow import views
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("signing broke in the test")
+
+    settings.DEBUG = True
+    monkeypatch.setattr(views.signing, "dumps", broken)
+    setup = start(client, "cerb-clickatell")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    client.raise_request_exception = False
+    password, short_key = "CanaryPass-Q7b2xV9kLp", "CanaryKeyQ7b2x"
+    response = client.post(
+        url(setup, "credentials"), {"username": "acme-ops", "password": password, "api_key": short_key}
+    )
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "_keep_typed_username" in html and "Local vars" in html  # the frames and their locals are shown
+    assert password not in html and short_key not in html
+
+
 def test_the_emailed_error_report_of_a_failed_credentials_save_never_shows_the_key(
     client, settings, mailoutbox, vault_keys, saving_credentials_fails_on_the_database
 ):

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django.views.i18n import set_language
@@ -348,6 +348,7 @@ def _typed_username(request, setup) -> str:
     )
 
 
+@sensitive_variables()
 def _keep_typed_username(response, setup, form: CredentialsForm, remembered: str):
     """After the credentials form: remember the username of a refused form when it passed its own checks and
     is not one of the secrets typed with it (a key pasted into the wrong box); otherwise forget the one
