@@ -243,9 +243,8 @@ def test_a_refused_username_is_remembered_only_in_the_customers_browser_signed_f
         url(setup, "credentials"), {"username": USERNAME, "password": PASSWORD, "api_key": REST_KEY}
     )
     assert saved.status_code == 302
-    assert (
-        saved.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]["max-age"] == 0
-    )  # saved: the browser forgets it
+    # Saved: the browser forgets it.
+    assert saved.cookies[settings.PORTAL_USERNAME_COOKIE_NAME]["max-age"] == 0
 
 
 @pytest.mark.parametrize(
