@@ -339,11 +339,16 @@ USERNAME_COOKIE_SALT = "portal-switch.username"
 USERNAME_REMEMBERED_SECONDS = 60 * 60
 
 
+def _username_salt(setup) -> str:
+    """Signed for one setup: another setup's form, in the same browser, reads nothing."""
+    return f"{USERNAME_COOKIE_SALT}:{setup.pk}"
+
+
 def _typed_username(request, setup) -> str:
     return _remembered(
         request,
         settings.PORTAL_USERNAME_COOKIE_NAME,
-        f"{USERNAME_COOKIE_SALT}:{setup.pk}",
+        _username_salt(setup),
         USERNAME_REMEMBERED_SECONDS,
     )
 
@@ -360,7 +365,7 @@ def _keep_typed_username(response, setup, form: CredentialsForm, remembered: str
             response,
             settings.PORTAL_USERNAME_COOKIE_NAME,
             username,
-            f"{USERNAME_COOKIE_SALT}:{setup.pk}",
+            _username_salt(setup),
             USERNAME_REMEMBERED_SECONDS,
         )
     if remembered:
