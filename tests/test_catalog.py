@@ -434,6 +434,69 @@ def test_publishing_says_what_it_left_and_refuses_two_drafts_of_one_text(staff_c
     assert message.count("(published)") == 10 and message.endswith(" and 2 more.")
 
 
+@pytest.mark.parametrize(
+    ("name", "added", "moved", "subject"),
+    [
+        (
+            "snippet",
+            {
+                "title": "config",
+                "format": "dotenv",
+                "position": 0,
+                "body": "CLICKATELL_PASS={{ password }}\n",
+            },
+            {"title": ".env"},
+            {"title": ".env"},
+        ),
+        (
+            "instructiontemplate",
+            {"signature": "", "language": "fr", "body": "Ouvrez {{ app_name }}."},
+            {"language": "en"},
+            {"language": "en"},
+        ),
+        (
+            "instructiontemplate",
+            {"signature": "", "language": "fr", "body": "Ouvrez {{ app_name }}."},
+            {"platform": "novu"},
+            {"language": "fr"},
+        ),
+    ],
+)
+def test_a_draft_moved_to_another_text_becomes_that_text_s_next_version(
+    staff_client, name, added, moved, subject
+):
+    """A draft given another title, language or platform joins that text's versions as its newest, and
+    the versions that text already has stay as they were."""
+    model = Snippet if name == "snippet" else InstructionTemplate
+    slug = "laravel-notification-channels-clickatell" if name == "snippet" else "cyberpower-pdu"
+    platform = Platform.objects.get(slug=slug)
+    response = staff_client.post(f"/admin/catalog/{name}/add/", {"platform": platform.pk, **added})
+    assert response.status_code == 302, unescape(response.content.decode())[:2000]
+    draft = model.objects.get(platform=platform, status="draft")
+    if "platform" in moved:
+        platform = Platform.objects.get(slug=moved["platform"])
+        moved = {"platform": platform.pk}
+    existing = {
+        (v.pk, v.version, v.status, v.body)
+        for v in model.objects.filter(platform=platform, **subject).exclude(pk=draft.pk)
+    }
+    assert existing and draft.version <= max(version for _, version, _, _ in existing)
+
+    response = staff_client.post(
+        f"/admin/catalog/{name}/{draft.pk}/change/", {"platform": draft.platform_id, **added, **moved}
+    )
+    assert response.status_code == 302, unescape(response.content.decode())[:2000]
+    draft.refresh_from_db()
+    assert (draft.platform, draft.status) == (platform, "draft")
+    assert draft.version == max(version for _, version, _, _ in existing) + 1
+    assert {
+        (v.pk, v.version, v.status, v.body)
+        for v in model.objects.filter(platform=platform, **subject).exclude(pk=draft.pk)
+    } == existing
+    messages = [str(m) for m in staff_client.get(f"/admin/catalog/{name}/").context["messages"]]
+    assert any(f"v{draft.version}" in message and "renumbered" in message for message in messages), messages
+
+
 def staff_with(client, django_user_model, username, *codenames):
     """A verified staff user who holds only the named catalog permissions."""
     from django.contrib.auth.models import Permission

@@ -82,10 +82,23 @@ class VersionedAdmin(admin.ModelAdmin):
             obj.status = obj.DRAFT
             obj.published_at = None
             messages.info(request, "Saved as a new draft version; the published version is unchanged.")
+        elif change and self.moved_to_another_text(obj):
+            # Its number belongs to the text it left: in the one it joins, that number may be taken (the
+            # database refuses a second), so it takes that text's next one and no version there changes.
+            number = obj.version
+            obj.version = next_version(obj)
+            if obj.version != number:
+                messages.info(request, f"The draft now belongs to another text and was renumbered: {obj}.")
         if obj.pk is None:
             obj.version = next_version(obj)
         obj.created_by = request.user.get_username()
         super().save_model(request, obj, form, change)
+
+    def moved_to_another_text(self, draft) -> bool:
+        """Whether an edit gave a saved draft another subject (a snippet's title or platform, a template's
+        language, platform or signature)."""
+        stored = type(draft).objects.filter(pk=draft.pk).first()
+        return stored is not None and stored.subject_filter() != draft.subject_filter()
 
     # Publishing changes what every customer reads: it takes the right to change the texts, as editing
     # does, not only to view them.
