@@ -215,6 +215,37 @@ def test_a_catalog_app_can_say_it_shows_different_boxes(client, sandbox):
     assert setup.signature == "one_api"
 
 
+def boxes_of(client, setup) -> list[str]:
+    """The instructions' "What goes in each box", as the download writes it: one "- label: what" a box."""
+    text = client.get(f"/s/{setup.token}/instructions.md").content.decode()
+    return re.findall(r"^- (.*)$", text.split("## What goes in each box")[1].split("##")[0], re.M)
+
+
+def test_a_catalog_app_showing_other_boxes_is_told_what_goes_in_the_boxes_chosen(client, sandbox):
+    # DHIS2 has an "Auth token" box in the catalog; this customer's version shows the old boxes.
+    setup = walk_to_test(
+        client, "dhis2", LEGACY_CREDENTIALS, fields={"different": "1", "app_fields": "api_id"}
+    )
+    assert boxes_of(client, setup) == [
+        f"Username: {USERNAME}",
+        "Password: your Account Password",
+        f"API ID: your API Key (ending …{REST_KEY[-4:]})",
+    ]
+    html = page(client.get(url(setup, "instructions")))
+    assert "“API ID”" in html and "“Auth token”" not in html and "Url template" not in html
+
+    # AVTECH shows the old boxes in the catalog; this customer's shows an API Key box: no password in it.
+    setup = walk_to_test(
+        client,
+        "avtech-dvr-ipcam",
+        {"api_key": HTTP_KEY},
+        fields={"different": "1", "app_fields": "api_key", "portal_integration": "platform_http"},
+    )
+    assert boxes_of(client, setup) == [f"API Key: your API Key (ending …{HTTP_KEY[-4:]})"]
+    html = page(client.get(url(setup, "instructions")))
+    assert "“API Key”" in html and "“API ID”" not in html and "Account Password" not in html
+
+
 def test_going_back_to_the_app_step_keeps_answers_for_the_same_app_and_drops_them_for_another(
     client, sandbox
 ):

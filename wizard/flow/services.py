@@ -506,8 +506,16 @@ class Instructions:
         return {part.slot for snippet in self.snippets for part in snippet.parts if part.slot}
 
 
+def _catalog_boxes(setup: Setup) -> Platform | None:
+    """The catalog app whose boxes the customer's app shows: None for an unlisted app, and for a catalog app
+    the customer said shows other boxes (its signature is then another), whose boxes are the ones chosen."""
+    platform = setup.platform
+    return platform if platform is not None and platform.signature == setup.signature else None
+
+
 def instruction_values(setup: Setup) -> dict[str, str]:
     platform = setup.platform
+    known = _catalog_boxes(setup)
     signature = setup.signature_enum
     labels = steps.COMMON_LABELS[setup.app_fields or steps.app_fields_of(signature)]
     key_default = "API ID" if signature.needs_account_login else labels[0]
@@ -518,9 +526,9 @@ def instruction_values(setup: Setup) -> dict[str, str]:
         else gettext("your app's SMS or Clickatell settings"),
         "portal_path": PORTAL_PATH,
         "integration_type": PORTAL_INTEGRATION_TYPES.get(signature, "HTTP"),
-        "key_label": platform.label_for(ROLE_KEY, key_default) if platform else key_default,
-        "username_label": platform.label_for(ROLE_USERNAME, "Username") if platform else "Username",
-        "password_label": platform.label_for(ROLE_PASSWORD, "Password") if platform else "Password",
+        "key_label": known.label_for(ROLE_KEY, key_default) if known else key_default,
+        "username_label": known.label_for(ROLE_USERNAME, "Username") if known else "Username",
+        "password_label": known.label_for(ROLE_PASSWORD, "Password") if known else "Password",
         "username": setup.username or gettext("your Account username"),
         "password_hint": gettext("your Account Password"),
         "api_key_hint": gettext("your API Key (ending …%(end)s)") % {"end": setup.api_key_hint}
@@ -537,8 +545,9 @@ def _boxes(setup: Setup, values: dict[str, str]) -> list[Box]:
         ROLE_PASSWORD: values["password_hint"],
         ROLE_KEY: values["api_key_hint"],
     }
-    if setup.platform:
-        roles = setup.platform.field_roles(setup.language)
+    known = _catalog_boxes(setup)
+    if known:
+        roles = known.field_roles(setup.language)
     else:
         roles = [(values["key_label"], ROLE_KEY, "")]
         if signature.needs_account_login:
@@ -632,7 +641,7 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
 def _snippets(setup: Setup) -> list[ShownSnippet]:
     """The app's snippets, when the customer's app is set up the way the catalog knows it (one that
     shows different boxes gets the boxes only)."""
-    if not setup.platform or setup.platform.signature != setup.signature:
+    if not _catalog_boxes(setup):
         return []
     shown = []
     for snippet in published_snippets(setup.platform):
