@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 import requests
 from django.contrib.sessions.models import Session
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
@@ -390,3 +390,13 @@ def test_create_agent_says_how_to_enrol(db):
     said = out.getvalue()
     assert "/console/" in said and "QR code" in said and "authenticator app" in said
     assert "enrol" in said.lower()
+
+
+@pytest.mark.parametrize(
+    ("password", "says"),
+    [("a", "too short"), ("password123", "too common"), ("agent-cal", "too similar to the username")],
+)
+def test_create_agent_refuses_a_weak_password_and_says_why(db, django_user_model, password, says):
+    with pytest.raises(CommandError, match=says):
+        call_command("create_agent", "agent-cal", password=password, stdout=StringIO())
+    assert not django_user_model.objects.filter(username="agent-cal").exists()

@@ -2,6 +2,8 @@ import getpass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 GROUP = "Support agents"
@@ -31,6 +33,11 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("the passwords differ")
+        # The same rules as every other password here (AUTH_PASSWORD_VALIDATORS), said before anything is made.
+        try:
+            validate_password(password, User(username=username, email=email))
+        except ValidationError as refused:
+            raise CommandError(" ".join(refused.messages)) from None
         user = User.objects.create_user(username=username, email=email, password=password, is_staff=False)
         user.groups.add(agents_group())
         self.stdout.write(
