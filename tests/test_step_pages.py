@@ -147,3 +147,17 @@ def test_another_number_typed_in_this_browser_is_shown_not_the_earlier_one(clien
     send_test_sms(client, setup, "+27831234567")
     page = text(client.get(url(setup, "test")))
     assert 'value="+27831234567"' in page and MOBILE not in page
+
+
+def test_an_agents_request_waits_for_a_page_load_while_the_customer_searches_for_their_app(client, sandbox):
+    setup = accepted_test(client)
+    services.send_customer_to(setup, "credentials")
+    search = client.get(
+        url(setup, "app"),
+        {"q": "zabbix"},
+        headers={"HX-Request": "true", "HX-Target": "platform-list"},
+        follow=True,
+    )
+    assert search.status_code == 200 and "zabbix-sms-client" in text(search)
+    assert text(search).lstrip().startswith('<div id="platform-list"')
+    assert client.get(url(setup, "app"))["Location"].endswith("/credentials/")  # taken on the next page load

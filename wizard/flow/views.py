@@ -125,10 +125,15 @@ def _has_field_errors(value) -> bool:
     return isinstance(value, forms.BaseForm) and any(name != NON_FIELD_ERRORS for name in value.errors)
 
 
+def _searching(request) -> bool:
+    """An htmx request from the app search: it swaps only the list of apps."""
+    return bool(request.htmx) and request.htmx.target == "platform-list"
+
+
 def _template_or_partial(request, template: str) -> str:
     """The template partial an htmx request swaps (the step, or the app search's list), else the page."""
     if request.htmx and not request.htmx.history_restore_request:
-        part = "platform-list" if request.htmx.target == "platform-list" else "wizard"
+        part = "platform-list" if _searching(request) else "wizard"
         return f"{template}#{part}"
     return template
 
@@ -140,8 +145,10 @@ def wizard_page(view):
 
 def _sent_by_agent(request, setup, progress, step: str) -> HttpResponseRedirect | None:
     """The step a support agent asked for (taken once, on a page load), when it is another one and the
-    setup can show it; the agent's console checked that, but the customer may have gone back since."""
-    requested = services.take_agent_request(setup) if request.method == "GET" else ""
+    setup can show it; the agent's console checked that, but the customer may have gone back since. A
+    search keystroke is no page load: it swaps only the list of apps, which another step has not got."""
+    page_load = request.method == "GET" and not _searching(request)
+    requested = services.take_agent_request(setup) if page_load else ""
     if not requested or requested == step or steps.requirement_missing(progress, requested):
         return None
     messages.info(
