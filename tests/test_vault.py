@@ -127,11 +127,19 @@ def test_forget_deletes_at_once(vault_keys):
         ("k1:not base64!", "base64"),
         ("k1:" + "QUJD", "32 bytes"),
         (f"{crypto.new_key_spec('a')},{crypto.new_key_spec('a')}", "twice"),
+        (crypto.new_key_spec("k" * 33), "at most 32 characters; one has 33"),
     ],
 )
 def test_bad_key_configuration_fails_loudly(spec, problem):
     with pytest.raises(ImproperlyConfigured, match=problem):
         crypto.parse_keyring(spec)
+
+
+def test_a_key_id_as_long_as_the_stored_column_allows_seals_and_reads_back(vault_keys):
+    vault_keys(crypto.new_key_spec("k" * 32))
+    keep_secret("setup:1", "api_key", CANARY)
+    assert StoredSecret.objects.get().key_id == "k" * 32
+    assert read("setup:1", "api_key") == CANARY
 
 
 def test_the_stored_row_never_prints_its_value(vault_keys):

@@ -20,6 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 
 AAD_PREFIX = "portal-switch/vault/v1"
+# Every stored secret names its key in StoredSecret.key_id, a column this wide: a longer id could not be
+# written, and every save of credentials would fail.
+KEY_ID_MAX_LENGTH = 32
 
 
 class SecretUnavailable(Exception):
@@ -48,6 +51,11 @@ def parse_keyring(spec: str) -> Keyring:
         key_id, sep, encoded = item.partition(":")
         if not sep or not key_id:
             raise ImproperlyConfigured("vault keys must look like 'id:base64key'")
+        if len(key_id) > KEY_ID_MAX_LENGTH:
+            # Not echoed: an id this long may well be a key pasted in the wrong place.
+            raise ImproperlyConfigured(
+                f"vault key ids must be at most {KEY_ID_MAX_LENGTH} characters; one has {len(key_id)}"
+            )
         try:
             raw = base64.urlsafe_b64decode(encoded.encode())
         except ValueError:
