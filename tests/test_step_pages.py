@@ -161,3 +161,13 @@ def test_an_agents_request_waits_for_a_page_load_while_the_customer_searches_for
     assert search.status_code == 200 and "zabbix-sms-client" in text(search)
     assert text(search).lstrip().startswith('<div id="platform-list"')
     assert client.get(url(setup, "app"))["Location"].endswith("/credentials/")  # taken on the next page load
+
+
+def test_a_search_keystroke_adds_no_history_entry_but_a_step_does(client, sandbox):
+    """htmx lets an HX-Push-Url header win over the search box's hx-push-url="false"."""
+    setup = accepted_test(client)
+    for path in ("/", url(setup, "app")):
+        search = client.get(path, {"q": "zab"}, headers={"HX-Request": "true", "HX-Target": "platform-list"})
+        assert search.status_code == 200 and "HX-Push-Url" not in search
+    step = client.get(url(setup, "app"), headers={"HX-Request": "true", "HX-Target": "wizard"})
+    assert step["HX-Push-Url"] == url(setup, "app")

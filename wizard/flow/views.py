@@ -113,7 +113,8 @@ def _render(
     }
     # One template serves both: the whole page, or for htmx only the part it swaps.
     response = render(request, _template_or_partial(request, template), context, status=status)
-    if request.htmx and request.method == "GET":
+    if request.htmx and request.method == "GET" and not _searching(request):
+        # The search's list stays out of history (its hx-push-url="false"): htmx lets this header win.
         response["HX-Push-Url"] = request.get_full_path()
     if request.htmx and any(_has_field_errors(value) for value in context.values()):
         # A refusal opens at the first box to fix, as its autofocus does on a page load (forms.StepForm).
