@@ -2,7 +2,9 @@
 
 import json
 import logging
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -236,6 +238,54 @@ def test_unexpected_answers_become_their_own_clear_outcome(sandbox, signature, m
     assert outcome.status == "failed"
     assert outcome.diagnosis.key == kind
     assert len(sandbox.received()) == 1  # never retried
+
+
+@pytest.fixture
+def answering(settings):
+    """A plain HTTP server on loopback answering every request with one JSON answer the test chooses: shapes
+    the stand-in Clickatell never gives."""
+    answer = {"status": 200, "body": {}}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps(answer["body"]).encode()
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.CLICKATELL_PLATFORM_URL = settings.CLICKATELL_GATEWAY_URL = (
+        f"http://127.0.0.1:{server.server_port}"
+    )
+    settings.CLICKATELL_CONNECT_TIMEOUT = settings.CLICKATELL_READ_TIMEOUT = 2
+
+    def answer_with(status: int, body) -> None:
+        answer.update(status=status, body=body)
+
+    yield answer_with
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("data", [[{"accepted": True, "apiMessageId": "a" * 32}], "accepted", 7])
+def test_a_legacy_rest_answer_whose_data_is_not_an_object_is_a_bad_response(answering, data):
+    answering(202, {"data": data})
+    outcome = send("legacy_rest")
+    assert outcome.status == "failed" and outcome.diagnosis.key == "transport:bad_response"
+    assert outcome.detail == "HTTP 202: data is not an object"
+    answering(200, {"data": data})
+    assert query_delivery(Signature.LEGACY_REST, creds("legacy_rest"), "a" * 32).state == "unknown"
 
 
 @pytest.mark.parametrize("signature", ["legacy_http", "platform_rest"])

@@ -277,6 +277,14 @@ def _send_one_api(session, credentials: Credentials, to: str, text: str, session
     return _platform_outcome(response, "one_api")
 
 
+def _legacy_rest_data(answer: dict, response: requests.Response) -> dict:
+    """The old REST API's "data" object from its answer ({} when there is none)."""
+    data = answer.get("data") or {}
+    if not isinstance(data, dict):
+        raise BadResponse(f"HTTP {response.status_code}: data is not an object")
+    return data
+
+
 @sensitive_variables()
 def _send_legacy_rest(session, credentials: Credentials, to: str, text: str, session_flow: bool) -> Outcome:
     response = session.post(
@@ -289,7 +297,7 @@ def _send_legacy_rest(session, credentials: Credentials, to: str, text: str, ses
     if response.status_code >= 500:
         raise _ServerError(response.status_code)
     data = _json(response)
-    first = _first_message((data.get("data") or {}).get("message"))
+    first = _first_message(_legacy_rest_data(data, response).get("message"))
     if accepted := _accepted(first, response):
         return accepted
     code, words = _platform_error(first if first.get("error") else data)
@@ -410,7 +418,7 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
                     timeout=_timeouts(),
                     allow_redirects=False,
                 )
-                data = _json(response).get("data") or {}
+                data = _legacy_rest_data(_json(response), response)
                 code = str(data.get("messageStatus", "")).zfill(3)
             else:
                 response = session.get(
