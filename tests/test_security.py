@@ -270,15 +270,34 @@ def test_a_username_box_holding_a_secret_or_refused_itself_is_not_remembered(cli
     assert typed["username"] not in box and "acme-ops" not in box
 
 
-def test_any_username_typed_is_kept_in_a_header_a_server_can_send(client):
-    """gunicorn refuses a header that is not Latin-1, as HTTP asks: a username in another script, or with
-    an invisible mark pasted along, is kept encoded."""
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"username": REST_KEY, "api_key": REST_KEY},
+        {"username": REST_KEY, "api_key": ""},
+        {"username": "Hunter2pass", "password": "Hunter2pass", "api_key": REST_KEY},
+    ],
+    ids=["key-in-both", "key-in-username", "password"],
+)
+def test_a_secret_typed_in_the_username_box_is_not_shown_back_in_it(client, typed):
     setup = start(client, "cerb-clickatell")
     client.post(url(setup, "fields"), {"confirm": "yes"})
-    for typed in ["用户名", "acme\u200bops"]:
+    refused = refuse_credentials(client, setup, **typed).content.decode()
+    box = re.search(r'<input[^>]*name="username"[^>]*>', refused).group(0)
+    assert 'value="' not in box and 'aria-invalid="true"' in box
+    assert typed["username"] not in refused
+    assert Setup.objects.get(pk=setup.pk).username == ""
+
+
+def test_any_username_typed_is_kept_in_a_header_a_server_can_send(client):
+    """gunicorn refuses a header that is not Latin-1, as HTTP asks: a username in another script is kept
+    encoded (an invisible mark pasted along is left out of it)."""
+    setup = start(client, "cerb-clickatell")
+    client.post(url(setup, "fields"), {"confirm": "yes"})
+    for typed, kept in [("用户名", "用户名"), ("\u200eacme\u200bops", "acmeops")]:
         refused = refuse_credentials(client, setup, typed)
         refused.cookies[settings.PORTAL_USERNAME_COOKIE_NAME].output(header="").encode("latin-1")
-        assert f'value="{typed}"' in username_box(client, setup)
+        assert f'value="{kept}"' in username_box(client, setup)
 
 
 def test_every_form_needs_a_csrf_token():

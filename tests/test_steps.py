@@ -128,6 +128,40 @@ def test_a_password_with_a_space_pasted_as_the_key_is_named_as_the_password():
     ]
 
 
+@pytest.mark.parametrize("password", ["Hunter2pass", "Hunter2pass "])
+def test_the_same_text_as_username_and_password_is_refused_and_not_taken_as_the_username(password):
+    check = steps.check_credentials(
+        Signature.LEGACY_HTTP, {**GOOD, "username": "Hunter2pass", "password": password}
+    )
+    assert list(check.errors) == ["username"] and check.mistakes == ["username_is_password"]
+    assert check.errors["username"].startswith("The username and the password are the same.")
+    assert "username" not in check.cleaned
+
+
+def test_a_key_pasted_into_another_box_too_is_named_only_where_it_does_not_belong():
+    key = GOOD["api_key"]
+    both = steps.check_credentials(Signature.LEGACY_HTTP, {**GOOD, "username": key})
+    assert list(both.errors) == ["username"] and both.mistakes == ["username_is_key"]
+    as_password = steps.check_credentials(Signature.LEGACY_HTTP, {**GOOD, "password": key})
+    assert list(as_password.errors) == ["password"] and as_password.mistakes == ["password_is_key"]
+    assert as_password.errors["password"].startswith("That is your API Key: it goes in its own box.")
+    assert as_password.cleaned == {"username": GOOD["username"], "api_key": key}
+
+
+def test_invisible_marks_copied_along_with_the_username_and_the_key_are_left_out():
+    check = steps.check_credentials(
+        Signature.LEGACY_HTTP,
+        {
+            "username": "acme\u200b-ops",
+            "password": "secret\u200b",
+            "api_key": "\ufeffHttpKeyAbCdEfGhIjKlMnOp==\u200e",
+        },
+    )
+    assert check.ok
+    # The password is taken exactly as typed.
+    assert check.cleaned == {**GOOD, "password": "secret\u200b"}
+
+
 def test_spaces_and_line_breaks_around_a_pasted_key_are_removed_with_a_notice():
     check = steps.check_credentials(
         Signature.PLATFORM_HTTP, {"api_key": "\n  HttpKeyAbCdEfGhIjKlMnOp==  \r\n"}

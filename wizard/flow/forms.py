@@ -87,6 +87,10 @@ class ConfirmFieldsForm(StepForm):
     )
 
 
+# The usual mistakes (steps.MISTAKES) that mean the username box holds the API Key or the password.
+SECRET_IN_USERNAME_BOX = {"username_is_key", "username_is_password"}
+
+
 class CredentialsForm(StepForm):
     username = forms.CharField(
         label=_("Account username"),
@@ -140,6 +144,11 @@ class CredentialsForm(StepForm):
             self.add_error(name, message)
         self.notices = check.notices
         self.mistakes = check.mistakes
+        if SECRET_IN_USERNAME_BOX & set(check.mistakes):
+            # The username box is shown again after a refusal, with what was typed in it: not when that
+            # was a secret.
+            self.data = self.data.copy()
+            self.data["username"] = ""
         return check.cleaned
 
 

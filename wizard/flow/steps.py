@@ -4,6 +4,7 @@ Nothing here touches HTTP or the database, so tests drive it directly.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
@@ -137,7 +138,9 @@ MISTAKES = {
     "username_email": "An e-mail address as the username",
     "username_space": "A space inside the username",
     "username_is_key": "An API Key pasted as the username",
+    "username_is_password": "The same text as username and password",
     "password_empty": "No Account password given",
+    "password_is_key": "The API Key pasted as the password",
     "key_empty": "No API Key given",
     "key_space": "A space or line break inside the API Key",
     "key_old_api_id": "The old numeric API ID pasted as the API Key",
@@ -170,20 +173,56 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
     """Catch the usual mistakes, each with a message that says what to do."""
     check = CredentialCheck()
     needed = fields_needed(signature)
+    # Invisible marks copied along with a username or a key are not part of it; a password is taken
+    # exactly as typed.
+    username = _without_invisible_marks(values.get(USERNAME, ""))
+    key = _without_invisible_marks(values.get(API_KEY, ""))
+    password = values.get(PASSWORD, "")
     if USERNAME in needed:
-        _check_username(values.get(USERNAME, ""), check)
+        _check_username(username, check)
     if PASSWORD in needed:
-        password = values.get(PASSWORD, "")
-        if not password:
-            check.refuse(
-                PASSWORD,
-                "password_empty",
-                _("Enter your Account password: the one you sign in to the Clickatell Portal with."),
-            )
-        else:
-            check.cleaned[PASSWORD] = password
-    _check_api_key(values.get(API_KEY, ""), check, values if USERNAME in needed else {})
+        _check_password(password, key.strip(), check)
+    if USERNAME in check.cleaned and check.cleaned[USERNAME] in (password, password.strip()):
+        # One of the two boxes holds the other's text; which one can't be told, so the username box (the
+        # first) says so, and the password never goes where a username is kept.
+        del check.cleaned[USERNAME]
+        check.refuse(
+            USERNAME,
+            "username_is_password",
+            _(
+                "The username and the password are the same. Enter your Account username here: the name you "
+                "sign in to the Clickatell Portal with. The password goes in its own box."
+            ),
+        )
+    _check_api_key(key, check, {USERNAME: username, PASSWORD: password} if USERNAME in needed else {})
     return check
+
+
+def _without_invisible_marks(text: str) -> str:
+    """Text without format characters (a zero-width space, a byte-order mark, a direction mark), which a
+    copy from a web page or a document brings along unseen."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+@sensitive_variables()
+def _check_password(password: str, key: str, check: CredentialCheck) -> None:
+    if not password:
+        check.refuse(
+            PASSWORD,
+            "password_empty",
+            _("Enter your Account password: the one you sign in to the Clickatell Portal with."),
+        )
+    elif password.strip() == key and _looks_like_a_key(key):
+        check.refuse(
+            PASSWORD,
+            "password_is_key",
+            _(
+                "That is your API Key: it goes in its own box. Enter your Account password here: the one you "
+                "sign in to the Clickatell Portal with."
+            ),
+        )
+    else:
+        check.cleaned[PASSWORD] = password
 
 
 def _check_username(raw: str, check: CredentialCheck) -> None:
@@ -248,10 +287,11 @@ def _check_api_key(raw: str, check: CredentialCheck, login: dict[str, str]) -> N
             ),
         )
         return
-    if key == login.get(USERNAME, "").strip():
+    if key == login.get(USERNAME, "").strip() and not _looks_like_a_key(key):
+        # (A key pasted into both boxes: the username box says so, and this one is right.)
         said = _("That is your Account username.")
         check.refuse(API_KEY, "key_is_username", f"{said} {_the_key_is()}")
-    elif password and key in (password, password.strip()):
+    elif password and key in (password, password.strip()) and not _looks_like_a_key(key):
         said = _("That is your Account password: it goes in its own box.")
         check.refuse(API_KEY, "key_is_password", f"{said} {_the_key_is()}")
     elif key.lower().startswith("bearer "):
