@@ -580,6 +580,37 @@ def test_credentials_that_cannot_be_decrypted_fail_closed(client, sandbox, vault
     assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
 
 
+@pytest.mark.parametrize(
+    ("gone", "typed", "kept"),
+    [
+        ("expired", "+27 83 123 4567", "+27831234567"),
+        ("expired", "083 123 4567", "083 123 4567"),  # kept as typed: the test's form says what to fix
+        ("unreadable", "+27 83 123 4567", "+27831234567"),
+    ],
+)
+def test_the_number_typed_waits_for_the_next_test_when_the_credentials_went_first(
+    client, sandbox, vault_keys, gone, typed, kept
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wizard.vault import crypto
+
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    token = send_token(client, setup)
+    if gone == "expired":
+        StoredSecret.objects.filter(owner=setup.vault_owner).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+    else:
+        vault_keys(crypto.new_key_spec("other"))  # the key that sealed them is gone
+    response = client.post(url(setup, "test"), {"phone": typed, "attempt_token": token}, follow=True)
+    assert response.redirect_chain[-1][0].endswith("/credentials/") and sandbox.received() == []
+    client.post(url(setup, "credentials"), {"api_key": REST_KEY})
+    assert f'value="{kept}"' in page(client.get(url(setup, "test")))
+
+
 def test_a_send_interrupted_mid_call_leaves_an_unknown_record(client, sandbox, settings):
     from datetime import timedelta
 

@@ -411,6 +411,17 @@ def _remember_phone(response, phone: str):
     )
 
 
+def _keep_typed_phone(response, form: PhoneForm):
+    """A send that could not be made (the credentials went first) sends the customer elsewhere: the number
+    they typed waits for the test's next form, as a sent one does, even one the form would refuse."""
+    if not form.is_bound:
+        return response
+    phone = form.cleaned_data["phone"] if form.is_valid() else form.data.get("phone", "").strip()
+    if not phone:
+        return response
+    return _remember_phone(response, phone[: form.fields["phone"].max_length])
+
+
 def _remembered(request, name: str, salt: str, max_age: int) -> str:
     """What ``_remember`` put in the customer's browser under ``name`` and ``salt``, if not older than
     ``max_age`` seconds; "" when there is none, or it was altered, expired or signed for something else."""
@@ -438,9 +449,9 @@ def _remember(response, name: str, value: str, salt: str, max_age: int):
 @require_http_methods(["GET", "HEAD", "POST"])
 def test_step(request, token: str):
     setup, progress, go = _guarded_step(request, token, steps.TEST)
-    if go:
-        return go
     form = PhoneForm(_posted(request), initial={"phone": _remembered_phone(request)})
+    if go:
+        return _keep_typed_phone(go, form)
     refusal = None
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
@@ -461,7 +472,7 @@ def test_step(request, token: str):
                     "Your credentials were deleted (we keep them only for a short time). Enter them again."
                 ),
             )
-            return redirect_to(setup, steps.CREDENTIALS)
+            return _keep_typed_phone(redirect_to(setup, steps.CREDENTIALS), form)
         if result.refusal is None:
             return _remember_phone(redirect_to(setup, steps.TEST), phone)
         refusal = result.refusal
