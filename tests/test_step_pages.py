@@ -171,3 +171,14 @@ def test_a_search_keystroke_adds_no_history_entry_but_a_step_does(client, sandbo
         assert search.status_code == 200 and "HX-Push-Url" not in search
     step = client.get(url(setup, "app"), headers={"HX-Request": "true", "HX-Target": "wizard"})
     assert step["HX-Push-Url"] == url(setup, "app")
+
+
+def test_a_delivery_check_left_on_an_older_page_shows_the_newer_tests_result(client, sandbox):
+    setup = accepted_test(client)
+    assert "Check delivery again" in text(client.get(url(setup, "test")))
+    # Meanwhile, in another tab, a newer test is on its way to Clickatell.
+    TestAttempt.objects.create(setup=setup, signature=setup.signature, destination_masked="+278…567")
+    response = client.post(url(setup, "test") + "delivery/", follow=True)
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == url(setup, "test")
+    assert "A newer test has been sent since: its result is below." in text(response)
+    assert PENDING in text(response)

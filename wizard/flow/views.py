@@ -528,7 +528,11 @@ def check_delivery(request, token: str):
     setup, progress = _setup_or_404(request, token)
     attempt = services.latest_attempt(setup)
     if attempt is None or not attempt.message_id:
-        raise Http404("no accepted test to follow")
+        # A button left on an older page (another tab sent a newer test, which failed or is on its way):
+        # the test step shows where things are now.
+        if attempt is not None:
+            messages.info(request, gettext("A newer test has been sent since: its result is below."))
+        return redirect_to(setup, steps.TEST)
     refusal = services.check_delivery(setup, attempt, limits.client_ip(request))
     if refusal is None:
         return redirect_to(setup, steps.TEST)
