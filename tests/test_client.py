@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from wizard.clickatell.client import Credentials, query_delivery, send_test
+from wizard.clickatell.client import Credentials, Delivery, query_delivery, send_test
 from wizard.clickatell.signatures import Signature
 
 from .conftest import HTTP_KEY, LEGACY_REST_TOKEN, ONE_API_KEY, PASSWORD, REST_KEY, USERNAME
@@ -359,6 +359,51 @@ def test_delivery_is_followed_after_acceptance(sandbox, signature):
     assert query_delivery(Signature(signature), creds(signature), outcome.message_id).state == "delivered"
     sandbox.advance(outcome.message_id, "007")
     assert query_delivery(Signature(signature), creds(signature), outcome.message_id).state == "failed"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("EXPIRED", 20),
+        ("STOPPED_BY_USER", 21),
+        ("STOPPED_BY_ADMIN", 22),
+        ("DELIVERY_FAILURE", 23),
+        ("INSUFFICIENT_ACCOUNT_BALANCE", 25),
+        ("RECIPIENT_DOES_NOT_EXIST", 29),
+        ("ROUTING_ERROR", 100),
+    ],
+)
+def test_the_one_api_s_own_failure_statuses_are_failed(answering, status, code):
+    query = {"signature": Signature.ONE_API, "credentials": creds("one_api"), "message_id": "a" * 32}
+    answering(200, {"messageId": "a" * 32, "status": status, "statusCode": code})
+    assert query_delivery(**query) == Delivery("failed", status)
+    answering(200, {"messageId": "a" * 32, "statusCode": code})  # the number alone says it too
+    assert query_delivery(**query).state == "failed"
+    # Still on its way, in the One API's numbers: 4 is SENT_TO_SUPPLIER there, not the handset.
+    answering(200, {"messageId": "a" * 32, "status": "SENT_TO_SUPPLIER", "statusCode": 4})
+    assert query_delivery(**query).state == "pending"
+
+
+def test_a_one_api_message_the_sandbox_reports_as_a_delivery_failure_is_failed(sandbox):
+    outcome = send("one_api")
+    sandbox.advance(outcome.message_id, "023")
+    assert query_delivery(Signature.ONE_API, creds("one_api"), outcome.message_id).state == "failed"
+
+
+def test_a_legacy_rest_status_query_clickatell_refuses_is_unknown_not_pending(sandbox):
+    outcome = send("legacy_rest")
+    wrong_token = creds("legacy_rest", api_key="not-a-token")
+    refused = query_delivery(Signature.LEGACY_REST, wrong_token, outcome.message_id)
+    assert refused == Delivery("unknown", "HTTP 401: Authentication failed")
+
+
+def test_a_legacy_rest_status_query_for_a_message_not_found_or_unreadable_is_unknown(answering):
+    answering(404, {"error": {"code": 41, "description": "Resource does not exist"}})
+    assert query_delivery(Signature.LEGACY_REST, creds("legacy_rest"), "a" * 32) == Delivery(
+        "unknown", "HTTP 404: Resource does not exist"
+    )
+    answering(200, {"data": {"apiMessageId": "a" * 32}})  # no messageStatus to read
+    assert query_delivery(Signature.LEGACY_REST, creds("legacy_rest"), "a" * 32).state == "unknown"
 
 
 def test_a_status_query_that_fails_is_unknown_not_an_exception(sandbox):

@@ -378,6 +378,27 @@ def send_test(
 _LEGACY_DELIVERED = {"004"}
 _LEGACY_FAILED = {"005", "006", "007", "009", "010", "012", "013", "014", "015"}
 _PLATFORM_DELIVERED = {"RECEIVED_BY_RECIPIENT", "DELIVERED", "DEVICE_ACK", "READ"}
+# The One API numbers its statuses its own way; these say the message will not arrive (api.md §3.4).
+_ONE_API_FAILED = {
+    "EXPIRED": "020",
+    "STOPPED_BY_USER": "021",
+    "STOPPED_BY_ADMIN": "022",
+    "DELIVERY_FAILURE": "023",
+    "INSUFFICIENT_ACCOUNT_BALANCE": "025",
+    "RECIPIENT_DOES_NOT_EXIST": "029",
+    "ROUTING_ERROR": "100",
+}
+
+
+def _refused(answer: dict, response: requests.Response) -> Delivery | None:
+    """A status query Clickatell refused (a wrong key, a message it does not know) says nothing about the
+    message: unknown, with Clickatell's words."""
+    if response.status_code < 400:
+        return None
+    _, words = _platform_error(answer)
+    return Delivery(
+        "unknown", f"HTTP {response.status_code}: {words}" if words else f"HTTP {response.status_code}"
+    )
 
 
 @sensitive_variables()
@@ -418,8 +439,13 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
                     timeout=_timeouts(),
                     allow_redirects=False,
                 )
-                data = _legacy_rest_data(_json(response), response)
-                code = str(data.get("messageStatus", "")).zfill(3)
+                answer = _json(response)
+                if refused := _refused(answer, response):
+                    return refused
+                data = _legacy_rest_data(answer, response)
+                if data.get("messageStatus") in (None, ""):
+                    return Delivery("unknown", f"HTTP {response.status_code}: no messageStatus")
+                code = str(data["messageStatus"]).zfill(3)
             else:
                 response = session.get(
                     _platform("/public-client/message/status"),
@@ -429,11 +455,16 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
                     allow_redirects=False,
                 )
                 data = _json(response)
+                if refused := _refused(data, response):
+                    return refused
                 status = str(data.get("status", ""))
                 if status in _PLATFORM_DELIVERED:
                     return Delivery("delivered", status)
                 code = str(data.get("statusCode", "")).zfill(3)
-                if code in _LEGACY_FAILED:
+                one_api_failed = signature is Signature.ONE_API and (
+                    status in _ONE_API_FAILED or code in _ONE_API_FAILED.values()
+                )
+                if code in _LEGACY_FAILED or one_api_failed:
                     return Delivery("failed", status or f"status {code}")
                 return Delivery("pending" if status else "unknown", status)
     except (requests.exceptions.RequestException, BadResponse, _ServerError) as exc:
