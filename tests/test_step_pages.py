@@ -182,3 +182,19 @@ def test_a_delivery_check_left_on_an_older_page_shows_the_newer_tests_result(cli
     assert response.status_code == 200 and response.redirect_chain[-1][0] == url(setup, "test")
     assert "A newer test has been sent since: its result is below." in text(response)
     assert PENDING in text(response)
+
+
+def test_every_box_points_screen_readers_at_help_and_errors_that_are_on_the_page(client, sandbox):
+    setup = accepted_test(client)
+    client.post(url(setup, "instructions") + "hand-on/")  # a link, with its e-mail form
+    pages = [client.get(url(setup, step)) for step in ("fields", "credentials", "test", "instructions")]
+    pages += [client.post(url(setup, "test"), {"phone": "", "attempt_token": "x"})]  # with an error
+    pages += [client.post(url(setup, "credentials"), {"api_key": "123"})]
+    described = set()
+    for response in pages:
+        html = text(response)
+        for ids in re.findall(r'aria-describedby="([^"]+)"', html):
+            for id_ in ids.split():
+                described.add(id_)
+                assert f'id="{id_}"' in html, (response.request["PATH_INFO"], id_)
+    assert {"id_phone_helptext", "id_phone_error", "id_api_key_error"} <= described
