@@ -357,6 +357,27 @@ def test_after_eight_hours_signed_in_even_a_busy_agent_signs_in_again(enrolled):
     assert browser.get("/console/").status_code == 200
 
 
+def test_signing_in_again_with_the_password_alone_asks_for_the_code_and_cannot_extend_the_8_hours(enrolled):
+    browser = signed_in_with_both_factors(enrolled)
+    session = browser.session
+    session["signed_in_at"] = time.time() - 8 * 60 * 60 + 60  # a minute to go
+    session.save()
+
+    assert sign_in(browser)["Location"] == "/console/login/code/"
+    response = browser.get("/console/")
+    assert response.status_code == 302 and response["Location"].startswith("/console/login/")
+    assert not Session.objects.filter(session_key=session.session_key).exists()  # the verified one is gone
+
+    # The 8 hours start when the code is given, not at the password.
+    half_done = browser.session
+    half_done["signed_in_at"] = time.time() - 60 * 60
+    half_done.save()
+    next_code = f"{totp(enrolled.bin_key, drift=1):06d}"  # django-otp takes each code once
+    assert browser.post("/console/login/code/", {"code": next_code})["Location"] == "/console/"
+    assert abs(browser.session["signed_in_at"] - time.time()) < 60
+    assert browser.get("/console/").status_code == 200
+
+
 def test_a_page_updating_itself_after_the_sign_in_ended_takes_the_whole_page_to_sign_in(enrolled):
     browser = signed_in_with_both_factors(enrolled)
     reference = Setup.objects.create().reference

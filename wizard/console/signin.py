@@ -160,17 +160,23 @@ def verify(user, code: str):
 
 
 def complete(request, device) -> None:
-    """The user is verified from now on; a new session key marks the step up."""
+    """The user is verified from now on; a new session key marks the step up, and the 8 hours start."""
     request.session.cycle_key()
     django_otp.login(request, device)
+    note_signed_in(request.session)
 
 
 # --- how long a sign-in lasts ---------------------------------------------------------------------------
 
 
+def note_signed_in(session) -> None:
+    session[SIGNED_IN_AT] = int(time.time())
+
+
 @receiver(user_logged_in)
 def note_when_signed_in(sender, request, user, **kwargs):
-    request.session[SIGNED_IN_AT] = int(time.time())
+    # The password alone: a half-done sign-in ends like any other; the code starts the 8 hours again.
+    note_signed_in(request.session)
 
 
 def sign_in_ended(session) -> str:

@@ -113,6 +113,10 @@ def sign_in(request):
         else:
             form = SignInForm(request, data=request.POST)
             if form.is_valid():
+                # A password alone starts a sign-in afresh: it never keeps a code given earlier in this
+                # browser, so it cannot move the 8 hours on without the second factor.
+                if request.user.is_authenticated:
+                    auth.logout(request)
                 auth.login(request, form.get_user())
                 return redirect(_step("console:code", wanted))
     context = {"form": form, "refused": refused, "next": wanted}
