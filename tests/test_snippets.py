@@ -3,7 +3,9 @@ password and key written into it comes back exactly when the format's real parse
 
 import json
 import re
+import subprocess
 from html import unescape
+from operator import itemgetter
 
 import pytest
 
@@ -15,6 +17,7 @@ from wizard.catalog.templates import publish, published_snippets
 
 from .journeys import passed_setup
 from .snippet_parsers import SENTINELS, assert_round_trip, assert_round_trips, parse, strings
+from .snippet_parsers import _dotenv as read_dotenv
 
 # Passwords and keys that break careless quoting: the characters URLs, YAML, shells, PHP and dotenv treat
 # specially (dotenv's "${NAME}" among them), a leading and trailing space, letters outside ASCII; keys
@@ -126,6 +129,16 @@ def test_each_format_writes_any_value_its_parser_reads_back(format):
         ("json", '{"p": "{{ password }}"}', "inside quotes"),
         ("python", "P = '{{ password }}'", "inside quotes"),
         ("properties", "p=x{{ password }}", "must be the whole value"),
+        ("properties", "p={{ password }} # Account password", "must end its line"),
+        ("properties", "p={{ password }}  ", "must end its line"),
+        ("dotenv", "P={{ password }}#Account password", "needs a space before its “#”"),
+        ("yaml", "password: {{ password }}#Account password", "needs a space before its “#”"),
+        ("shell", "cmd -p \\{{ password }}", "a backslash right before it"),
+        ("shell", "cmd -p x\\\\\\{{ password }}", "a backslash right before it"),
+        ("shell", "cmd -p ${{ password }}", "a “$” right before it"),
+        ("shell", "cmd -p \\\\${{ password }}", "a “$” right before it"),
+        ("shell", "cmd -p $$${{ password }}", "a “$” right before it"),
+        ("shell", "define command{\n command_line x -p $${{ password }}\n}", "a “$” right before it"),
         ("url", "user {{ username }} at https://example.com", "inside a URL"),
         ("url", "https://example.com/#{{ api_key }}", "inside a URL"),
         ("text", "{{ api_key }}", "has no placeholders"),
@@ -137,6 +150,92 @@ def test_each_format_writes_any_value_its_parser_reads_back(format):
 def test_a_placeholder_its_format_cannot_escape_is_refused(format, body, words):
     problems = snippets.validate(body, format)
     assert any(words in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("format", "body"),
+    [
+        ("properties", "# Account password\np={{ password }}"),
+        ("dotenv", "P={{ password }} # Account password"),
+        ("shell", "cmd -p \\\\{{ password }}"),
+        ("shell", "cmd -p \\${{ password }}"),
+        ("shell", "cmd -p $${{ password }}"),
+        ("shell", "cmd -p {{ password }}\\ x"),
+        ("shell", "define command{\n command_line x -p $USER1${{ password }}\n}"),
+    ],
+)
+def test_a_placeholder_next_to_text_that_leaves_its_value_whole_is_accepted(format, body):
+    assert snippets.validate(body, format) == []
+
+
+def bash_words(text: str) -> list[str]:
+    """The words bash gives printf in a command line pasted into it."""
+    ran = subprocess.run(["bash", "-c", text], capture_output=True, text=True, check=True)
+    return ran.stdout.split("\0")[:-1]
+
+
+def symfony_dotenv(text: str) -> dict:
+    return read_dotenv(text, reader="symfony")
+
+
+def properties(text: str) -> dict:
+    return parse("properties", text)
+
+
+@pytest.mark.parametrize(
+    ("format", "read", "refused", "accepted", "password_of"),
+    [
+        # Java .properties has no comment after a value and keeps the spaces that end one.
+        (
+            "properties",
+            properties,
+            "p={{ password }} # Account password",
+            "# Account password\np={{ password }}",
+            itemgetter("p"),
+        ),
+        ("properties", properties, "p={{ password }}  ", "p={{ password }}", itemgetter("p")),
+        # Symfony's Dotenv reads a "#" right after a quoted value as part of it.
+        (
+            "dotenv",
+            symfony_dotenv,
+            "P={{ password }}#Account password",
+            "P={{ password }} # Account password",
+            itemgetter("P"),
+        ),
+        # A backslash would escape the quote the value starts with; "$'…'" is bash's quoting with escapes.
+        (
+            "shell",
+            bash_words,
+            "printf '%s\\0' -p \\{{ password }}",
+            "printf '%s\\0' -p {{ password }}",
+            itemgetter(1),
+        ),
+        (
+            "shell",
+            bash_words,
+            "printf '%s\\0' -p ${{ password }}",
+            "printf '%s\\0' -p {{ password }}",
+            itemgetter(1),
+        ),
+    ],
+    ids=["properties-comment", "properties-spaces", "dotenv-comment", "shell-backslash", "shell-dollar"],
+)
+def test_the_app_reads_back_a_password_where_a_placeholder_is_accepted_and_not_where_it_is_refused(
+    format, read, refused, accepted, password_of
+):
+    def read_password(body: str, password: str) -> str | None:
+        # Written as the format writes a value, whether or not validation would let the snippet be saved.
+        text = snippets.PLACEHOLDER.sub(lambda m: snippets.encode(format, password), body)
+        try:
+            return password_of(read(text))
+        except (ValueError, subprocess.CalledProcessError):
+            return None  # the app cannot read the file at all
+
+    passwords = [*HOSTILE_PASSWORDS, "back\\slash\\t"]  # bash's $'…' reads "\t" as a tab
+    assert snippets.validate(accepted, format) == []
+    assert [read_password(accepted, password) for password in passwords] == passwords
+    assert snippets.validate(refused, format), refused
+    assert [read_password(refused, password) for password in passwords] != passwords
 
 
 @pytest.mark.django_db

@@ -149,8 +149,39 @@ _EXPRESSION_AFTER = re.compile(r"^\s*([,\]})]|;|$)")
 _COMMENT = {"python": "#", "php": "//", "shell": " #", "yaml": "#"}
 
 
-def _placement_problem(format: str, before: str, after: str) -> str:
-    """Why a placeholder cannot stand here, with the text before and after it on its line; "" if it can."""
+# A Nagios macro ("$CONTACTPAGER$") or Nagios's "$$" (a "$" given to the shell).
+_NAGIOS_DOLLARS = re.compile(r"\$[A-Za-z0-9_:]*\$")
+# The backslashes and dollars that end a text: what decides how the shell reads a quote after it.
+_ESCAPES_AT_END = re.compile(r"[\\$]*$")
+
+
+def _shell_word_start_problem(before: str, nagios: bool) -> str:
+    """Why the shell would not read the quote a value starts with as the start of a quoted string, with
+    the text before it on its line; "" if it would."""
+    if nagios:
+        # The shell reads the line once Nagios has put its macros in: "$$" is a "$", a macro its value.
+        before = _NAGIOS_DOLLARS.sub(lambda m: "$" if m.group(0) == "$$" else "macro", before)
+    ending = _ESCAPES_AT_END.search(before).group(0)
+    position = 0
+    while position < len(ending):
+        if ending[position] == "\\" and position == len(ending) - 1:
+            return (
+                "a backslash right before it would make the shell read the quote the value starts with as "
+                "a plain character, so the value would not come back whole: remove the backslash"
+            )
+        if ending[position] == "$" and position == len(ending) - 1:
+            return (
+                "a “$” right before it would make bash read the value as $'…', where backslashes are "
+                "escapes, so the value would not come back whole: remove the “$”"
+            )
+        # "\x" is an escaped character and "$$" the shell's process id: neither touches what follows.
+        position += 2 if ending[position] == "\\" or ending.startswith("$$", position) else 1
+    return ""
+
+
+def _placement_problem(format: str, before: str, after: str, nagios: bool = False) -> str:
+    """Why a placeholder cannot stand here, with the text before and after it on its line; "" if it can.
+    ``nagios``: the snippet is a shell snippet Nagios reads first (``written_as``)."""
     if format == "text":
         return "a plain-text snippet has no placeholders: choose the format of the app's file"
     if format in ("url", "dsn"):
@@ -164,10 +195,23 @@ def _placement_problem(format: str, before: str, after: str) -> str:
     if format in _WHOLE_VALUE:
         if not _WHOLE_VALUE[format].match(before) or after.strip() and not after.lstrip().startswith("#"):
             return "it must be the whole value on its line (nothing else before or after it, no quotes)"
+        # A .properties value runs to the end of its line: there are no comments after it, and Java keeps
+        # trailing spaces, so the app would read either as the end of the password or key.
+        if format == "properties" and after:
+            return (
+                "it must end its line: a .properties value runs to the end of the line, so the app would "
+                "read anything after it (a “# comment”, even spaces) as part of the value"
+            )
+        # Symfony's Dotenv reads a "#" right after a quoted value as part of the value, and YAML takes a
+        # "#" for a comment only after a space.
+        if after.strip() and not after[:1].isspace():
+            return "a comment after it needs a space before its “#”, or the app reads it as part of the value"
         return ""
     quotes = "'\"" if format != "json" else '"'
     if _inside_quotes(before, quotes):
         return "it is inside quotes: the format adds its own quotes, so write it without them"
+    if format == "shell":
+        return _shell_word_start_problem(before, nagios)
     if format in _EXPRESSION_BEFORE and not (
         _EXPRESSION_BEFORE[format].search(before) and _EXPRESSION_AFTER.match(after)
     ):
@@ -180,6 +224,7 @@ def validate(body: str, format: str) -> list[str]:
     if format not in FORMATS:
         return [f"Unknown format “{format}”. Choose one of: {', '.join(FORMATS)}."]
     problems = []
+    nagios = written_as(body, format) == "nagios"
     for number, line in enumerate(body.splitlines(), 1):
         for match in PLACEHOLDER.finditer(line):
             name = PLACEHOLDER_NAME.match(match.group(1))
@@ -193,7 +238,7 @@ def validate(body: str, format: str) -> list[str]:
             # Other placeholders on the line count as the values they become.
             before = PLACEHOLDER.sub("value", line[: match.start()])
             after = PLACEHOLDER.sub("value", line[match.end() :])
-            problem = _placement_problem(format, before, after)
+            problem = _placement_problem(format, before, after, nagios)
             if problem:
                 problems.append(f"Line {number}: “{match.group(0)}” cannot be escaped there: {problem}.")
         leftover = PLACEHOLDER.sub("", line)
