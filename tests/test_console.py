@@ -2,11 +2,13 @@
 
 import ast
 import re
+from datetime import timedelta
 from html import escape, unescape
 from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from wizard.console.models import AgentNote, SetupAccess
 from wizard.flow.models import Setup
@@ -171,6 +173,21 @@ def test_every_opening_is_audited_but_polling_is_not(setup, agent_client, agent)
     agent_client.post(f"/console/s/{setup.reference}/notes/", {"text": "Called back at 10:00"})
     actions = list(SetupAccess.objects.filter(agent=agent).values_list("action", flat=True))
     assert actions == ["added a note", "opened"]
+
+
+def test_a_page_updating_itself_is_recorded_unless_the_agent_opened_the_setup_lately(
+    setup, agent_client, agent
+):
+    path, live = f"/console/s/{setup.reference}/", {"HX-Request": "true", "HX-Target": "live"}
+    opened = SetupAccess.objects.filter(agent=agent, setup=setup, action="opened")
+    # Headers anyone can send: asked for first, the live part is an opening like any other.
+    assert USERNAME in agent_client.get(path, headers=live).content.decode()
+    assert opened.count() == 1
+    agent_client.get(path, headers=live)  # the page updating itself
+    assert opened.count() == 1
+    opened.update(at=timezone.now() - timedelta(minutes=31))  # PORTAL_AGENT_IDLE_MINUTES ago, and one
+    agent_client.get(path, headers=live)
+    assert opened.count() == 2
 
 
 def test_agents_add_notes_and_send_the_customer_to_a_step(setup, agent_client, client):

@@ -6,11 +6,12 @@ view can reach a secret by construction.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from wizard.clickatell.diagnoses import Diagnosis, by_key
@@ -201,9 +202,17 @@ def purge_old_audit(before) -> int:
     return deleted
 
 
-def open_setup(reference: str, agent, *, audit: bool = True) -> SetupRecord:
+def _opened_lately(agent, setup: Setup) -> bool:
+    since = timezone.now() - timedelta(minutes=settings.PORTAL_AGENT_IDLE_MINUTES)
+    return SetupAccess.objects.filter(agent=agent, setup=setup, action="opened", at__gte=since).exists()
+
+
+def open_setup(reference: str, agent, *, refresh: bool = False) -> SetupRecord:
+    """The setup's record, audited as opened. A refresh (the open page's live part, every few seconds) is
+    audited only when this agent has no opening of the setup recorded in the last PORTAL_AGENT_IDLE_MINUTES:
+    only the request's headers say it is a refresh, and anyone can send those."""
     setup = _setup(reference)
-    if audit:
+    if not refresh or not _opened_lately(agent, setup):
         _audit(agent, setup, "opened")
     attempts = [
         AttemptRecord(

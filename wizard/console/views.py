@@ -265,7 +265,7 @@ def setup_detail(request, reference: str):
         return redirect("console:setup", reference=written)
     polling = bool(request.htmx) and request.htmx.target == "live"
     try:
-        record = access.open_setup(reference, request.user, audit=not polling)
+        record = access.open_setup(reference, request.user, refresh=polling)
     except Setup.DoesNotExist:
         return _gone(request, reference)
     return _page(
