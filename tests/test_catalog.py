@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from wizard.catalog.categories import NAMES as CATEGORY_NAMES
 from wizard.catalog.instructions import VARIABLES, TemplateError, render, sample_values, validate
-from wizard.catalog.loader import DATA_FILE, load_catalog
+from wizard.catalog.loader import DATA_FILE, CatalogError, load_catalog
 from wizard.catalog.models import LONGEST_TEXT, InstructionTemplate, Platform, Snippet
 from wizard.catalog.search import search_platforms
 from wizard.flow import services
@@ -40,6 +40,41 @@ def test_loading_again_changes_nothing_and_keeps_staff_edits():
     assert Platform.objects.get(slug="novu").aliases == "notifications"
     # one published version in each of the four languages, not a second set
     assert InstructionTemplate.objects.filter(platform__slug="novu").count() == 4
+
+
+def test_the_loader_refuses_a_data_file_with_steps_or_a_snippet_the_admin_would_refuse(tmp_path):
+    """An entry's own steps are published as they are, with no draft or preview: steps the admin would
+    refuse would fail to render on the customer's instructions page."""
+    entry = {e["slug"]: e for e in ENTRIES}
+    acme_pdu = {
+        **entry["cyberpower-pdu"],
+        "slug": "acme-pdu",
+        "name": "Acme PDU",
+        "instructions": "Open {{ app_name }}.\nPaste {{ settings.SECRET_KEY }} into <b>the box</b>.",
+    }
+    acme_relay = {
+        **entry["smslib-smsserver"],
+        "slug": "acme-relay",
+        "name": "Acme Relay",
+        "snippets": [{"title": "relay.properties", "format": "properties", "body": "p={{ password }} # pw"}],
+    }
+    acme_fine = {**entry["novu"], "slug": "acme-fine", "name": "Acme Fine"}
+    data = tmp_path / "platforms.json"
+    data.write_text(json.dumps([acme_fine, acme_pdu, acme_relay]))
+    with pytest.raises(CatalogError) as refused:
+        load_catalog(data)
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "platforms.json was not loaded. Fix these entries first:"
+    assert lines[1:] == [
+        "- Acme PDU (acme-pdu), its instructions: HTML is not allowed; write plain text.",
+        "- Acme PDU (acme-pdu), its instructions: “{{ settings.SECRET_KEY }}” is not a placeholder: use a plain "
+        "name such as {{ app_name }}.",
+        "- Acme Relay (acme-relay), its snippet “relay.properties”: Line 1: “{{ password }}” cannot be escaped "
+        "there: it must end its line: a .properties value runs to the end of the line, so the app would read "
+        "anything after it (a “# comment”, even spaces) as part of the value.",
+    ]
+    assert not Platform.objects.filter(slug__startswith="acme-").exists()
+    assert not InstructionTemplate.objects.filter(platform__slug__startswith="acme-").exists()
 
 
 def test_every_seeded_text_can_be_saved_again_in_the_admin():

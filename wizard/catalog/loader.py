@@ -10,6 +10,7 @@ from django.utils import timezone, translation
 
 from wizard.clickatell.signatures import Signature
 
+from . import instructions, snippets
 from .instructions import default_body
 from .models import InstructionTemplate, Platform, Snippet
 
@@ -29,6 +30,11 @@ ALIASES = {
     "zabbix-sms-client": "zabbix alert script",
     "librenms": "observium, libre nms",
 }
+
+
+class CatalogError(ValueError):
+    """The data file holds a text the admin would refuse; nothing of the file is loaded."""
+
 
 _UNENCODED = re.compile(
     r"not URL-(encod|escap)|without URL-encod|not escaped|special characters in the password", re.IGNORECASE
@@ -56,11 +62,34 @@ def platform_fields(entry: dict) -> dict:
     }
 
 
+def entry_problems(entry: dict) -> list[str]:
+    """What the admin would refuse in an entry's own instructions and snippets: a text published here is
+    shown to customers as it is, with no draft or preview before it."""
+    problems = []
+    if entry.get("instructions"):  # without its own, the entry gets its signature's usual steps
+        problems += [
+            f"its instructions: {problem}" for problem in instructions.validate(entry["instructions"])
+        ]
+    for snippet in entry.get("snippets", []):
+        problems += [
+            f"its snippet “{snippet['title']}”: {problem}"
+            for problem in snippets.validate(snippet["body"], snippet["format"])
+        ]
+    return [f"{entry['name']} ({entry['slug']}), {problem.rstrip('.')}." for problem in problems]
+
+
 @transaction.atomic
 def load_catalog(path: Path = DATA_FILE) -> int:
-    """Add the file's platforms that are missing. Existing ones are left as staff edited them."""
+    """Add the file's platforms that are missing. Existing ones are left as staff edited them. Raises
+    CatalogError, loading nothing, for a file with an entry the admin would refuse."""
+    entries = json.loads(path.read_text())
+    refused = [problem for entry in entries for problem in entry_problems(entry)]
+    if refused:
+        raise CatalogError(
+            f"{path.name} was not loaded. Fix these entries first:\n" + "\n".join(f"- {p}" for p in refused)
+        )
     created = 0
-    for entry in json.loads(path.read_text()):
+    for entry in entries:
         fields = platform_fields(entry)
         platform, was_created = Platform.objects.get_or_create(slug=entry["slug"], defaults=fields)
         created += was_created
