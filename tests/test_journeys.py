@@ -618,7 +618,11 @@ def test_a_send_interrupted_mid_call_leaves_an_unknown_record(client, sandbox, s
     attempt = TestAttempt.objects.create(
         setup=setup, signature="platform_rest", destination_masked="+278…567"
     )
+    # Five minutes on: the attempt, and the credentials it was sent with, are five minutes older.
     TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - timedelta(minutes=5))
+    Setup.objects.filter(pk=setup.pk).update(
+        credentials_saved_at=setup.credentials_saved_at - timedelta(minutes=5)
+    )
     html = page(client.get(url(setup, "test")))
     assert "We don't know whether the test was sent" in html and "Check your phone" in html
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from wizard.catalog.models import InstructionTemplate
 from wizard.catalog.templates import publish
 from wizard.flow import services
-from wizard.flow.models import TestAttempt
+from wizard.flow.models import Setup, TestAttempt
 from wizard.vault.models import StoredSecret
 
 from .conftest import MOBILE, REST_KEY
@@ -107,7 +107,11 @@ def test_a_pending_attempt_tells_the_truth_as_the_clock_moves(client, sandbox):
         setup=setup, signature=setup.signature, destination_masked="+278…567"
     )
     assert PENDING in text(client.get(url(setup, "test")))
+    # A minute on: the attempt, and the credentials it was sent with, are a minute older.
     TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - timedelta(minutes=1))
+    Setup.objects.filter(pk=setup.pk).update(
+        credentials_saved_at=setup.credentials_saved_at - timedelta(minutes=1)
+    )
     html = text(client.get(url(setup, "test")))
     assert "know whether the test was sent" in html and PENDING not in html
 
@@ -198,3 +202,20 @@ def test_every_box_points_screen_readers_at_help_and_errors_that_are_on_the_page
                 described.add(id_)
                 assert f'id="{id_}"' in html, (response.request["PATH_INFO"], id_)
     assert {"id_phone_helptext", "id_phone_error", "id_api_key_error"} <= described
+
+
+def test_a_test_sent_before_the_credentials_were_saved_again_is_not_shown_as_their_result(client, sandbox):
+    setup = accepted_test(client)
+    assert "Did the text message arrive on your phone?" in text(client.get(url(setup, "test")))
+    assert client.post(url(setup, "credentials"), {"api_key": REST_KEY}).status_code == 302
+    html = text(client.get(url(setup, "test")))
+    assert (
+        "Your last test was sent before you saved these credentials. Send a new test to check them." in html
+    )
+    assert "Clickatell accepted the test message" not in html and "Did the text message arrive" not in html
+    assert "Check delivery again" not in html and "Send the test message" in html
+    asked = len(sandbox.received())
+    # A button left on a page from before: nothing is asked about a message the new credentials never sent.
+    assert client.post(url(setup, "test") + "delivery/")["Location"] == url(setup, "test")
+    assert len(sandbox.received()) == asked
+    assert "You haven't sent a successful test yet" in text(client.get(url(setup, "instructions")))

@@ -448,6 +448,12 @@ def latest_attempt(setup: Setup) -> TestAttempt | None:
     return setup.attempts.order_by("-started_at", "-pk").first()
 
 
+def sent_before_credentials(setup: Setup, attempt: TestAttempt) -> bool:
+    """Whether the attempt was sent before the setup's credentials were saved (again): it tested the ones
+    held then, so it says nothing about these (saving them clears the test's pass and the answer to it)."""
+    return setup.credentials_saved_at is not None and attempt.started_at < setup.credentials_saved_at
+
+
 def attempt_diagnosis(attempt: TestAttempt) -> Diagnosis | None:
     """What the customer reads about an attempt; a send that never finished is an honest "unknown"."""
     if attempt.status == TestAttempt.PENDING:

@@ -483,6 +483,9 @@ def _test_page(request, setup, progress, form, refusal: limits.Refusal | None = 
     """The test step with the latest attempt; after a refusal, with its message, HTTP 429 and
     Retry-After."""
     attempt = attempt or services.latest_attempt(setup)
+    earlier_attempt = attempt is not None and services.sent_before_credentials(setup, attempt)
+    if earlier_attempt:
+        attempt = None  # not shown as this test's result: it was no test of these credentials
     services.move_to(setup, steps.TEST)  # a send spends the form's token: the page gets a new one
     form.initial["attempt_token"] = setup.send_token
     if form.is_bound:
@@ -506,6 +509,7 @@ def _test_page(request, setup, progress, form, refusal: limits.Refusal | None = 
             "current_step": steps.TEST,
             "form": form,
             "attempt": attempt,
+            "earlier_attempt": earlier_attempt,
             "diagnosis": diagnosis,
             "fix_url": fix_url,
             "signature": setup.signature_enum,
@@ -527,11 +531,13 @@ def _test_page(request, setup, progress, form, refusal: limits.Refusal | None = 
 def check_delivery(request, token: str):
     setup, progress = _setup_or_404(request, token)
     attempt = services.latest_attempt(setup)
-    if attempt is None or not attempt.message_id:
+    if attempt is None or services.sent_before_credentials(setup, attempt):
+        # No test of these credentials to follow (the test step says so).
+        return redirect_to(setup, steps.TEST)
+    if not attempt.message_id:
         # A button left on an older page (another tab sent a newer test, which failed or is on its way):
         # the test step shows where things are now.
-        if attempt is not None:
-            messages.info(request, gettext("A newer test has been sent since: its result is below."))
+        messages.info(request, gettext("A newer test has been sent since: its result is below."))
         return redirect_to(setup, steps.TEST)
     refusal = services.check_delivery(setup, attempt, limits.client_ip(request))
     if refusal is None:
