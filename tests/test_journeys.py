@@ -548,6 +548,22 @@ def test_forget_my_credentials_deletes_them_at_once(client, sandbox):
     assert response["Location"].endswith("/credentials/")
 
 
+def test_forgetting_the_credentials_from_the_instructions_stays_on_the_instructions(client, sandbox):
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    html = page(client.get(url(setup, "instructions")))
+    form = re.search(r'<form method="post" action="(/s/[^"]+/credentials/forget/)">(.*?)</form>', html, re.S)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(2)))
+    response = client.post(form.group(1), fields, follow=True)
+    assert response.redirect_chain[-1][0] == url(setup, "instructions")
+    html = page(response)
+    assert "Your password and API Key are deleted from Portal Switch." in html and "Set up Novu" in html
+    assert not StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+    assert "Forget my credentials now" not in html
+    # Only a step's name is taken: anything else goes to the credentials form, as the button there does.
+    response = client.post(f"/s/{setup.token}/credentials/forget/", {"back_to": "https://example.com/"})
+    assert response["Location"] == url(setup, "credentials")
+
+
 def test_expired_secrets_are_never_used_even_before_the_purge(client, sandbox, settings):
     from datetime import timedelta
 

@@ -386,7 +386,10 @@ def forget(request, token: str):
     setup, _ = _setup_or_404(request, token)
     services.forget_credentials(setup)
     messages.success(request, gettext("Your password and API Key are deleted from Portal Switch."))
-    return redirect_to(setup, steps.CREDENTIALS)
+    # Back to the step the button was on (the instructions, for a customer who is done), else to the
+    # credentials form; only a step's name is taken, so the form cannot send anyone elsewhere.
+    back = request.POST.get("back_to", "")
+    return redirect_to(setup, back if back in steps.ORDER else steps.CREDENTIALS)
 
 
 # --- step 4: the live test send -------------------------------------------------------------------------
