@@ -10,11 +10,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from wizard.catalog.models import InstructionTemplate
 from wizard.console.models import AgentNote, SetupAccess
 from wizard.flow.models import Setup
 
 from .conftest import PASSWORD, REST_KEY, USERNAME, sign_in_verified
-from .journeys import send_test_sms, url, walk_to_test
+from .journeys import passed_setup, send_test_sms, url, walk_to_test
 
 pytestmark = pytest.mark.django_db
 CONSOLE = Path(__file__).resolve().parent.parent / "wizard" / "console"
@@ -115,6 +116,17 @@ def test_the_setup_page_shows_path_step_and_every_attempt_with_both_texts(setup,
     assert "ERR: 001, Authentication failed" in html  # the technical detail
     assert html.count('class="attempt-') == 2
     assert "never shown" in html
+
+
+def test_the_setup_page_says_which_instructions_the_customer_was_shown(client, agent_client):
+    setup = passed_setup("zabbix-sms-client")
+    page = f"/console/s/{setup.reference}/"
+    assert "not opened yet" in agent_client.get(page).content.decode()
+    client.get(url(setup, "instructions"))
+    shown = InstructionTemplate.objects.get(pk=Setup.objects.get(pk=setup.pk).instructions_shown_id)
+    html = agent_client.get(page).content.decode()
+    assert f"{setup.platform.name} [en] v{shown.version} (published)" in unescape(html)
+    assert "not opened yet" not in html
 
 
 def test_find_forgives_case_spaces_and_look_alikes(setup, agent_client):

@@ -95,6 +95,7 @@ class SetupRecord:
     test_passed_at: datetime | None
     delivery_confirmed: bool | None
     agent_requested_step: str
+    instructions_shown: str  # the instruction template's version the customer last opened, or ""
     attempts: list[AttemptRecord]
     notes: list[tuple[datetime, str, str]]
     hand_on_links: list[HandOnRecord]
@@ -189,7 +190,7 @@ def find_reference(typed: str) -> str:
 
 
 def _setup(reference: str) -> Setup:
-    return Setup.objects.select_related("platform").get(reference=reference)
+    return Setup.objects.select_related("platform", "instructions_shown__platform").get(reference=reference)
 
 
 def _audit(agent, setup: Setup, action: str) -> None:
@@ -240,6 +241,7 @@ def open_setup(reference: str, agent, *, refresh: bool = False) -> SetupRecord:
         test_passed_at=setup.test_passed_at,
         delivery_confirmed=setup.delivery_confirmed,
         agent_requested_step=setup.agent_requested_step,
+        instructions_shown=str(setup.instructions_shown) if setup.instructions_shown else "",
         attempts=attempts,
         notes=[
             (n.created_at, n.author.get_username(), n.text)
