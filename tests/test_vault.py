@@ -135,6 +135,15 @@ def test_bad_key_configuration_fails_loudly(spec, problem):
         crypto.parse_keyring(spec)
 
 
+def test_a_new_key_entry_is_printed_only_for_an_id_the_keyring_takes(capsys):
+    call_command("rotate_keys", new_key="k2")
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("k2:") and crypto.parse_keyring(printed).active_id == "k2"
+    with pytest.raises(CommandError, match="at most 32 characters; one has 33"):
+        call_command("rotate_keys", new_key="k" * 33)
+    assert capsys.readouterr().out == ""
+
+
 def test_a_key_id_as_long_as_the_stored_column_allows_seals_and_reads_back(vault_keys):
     vault_keys(crypto.new_key_spec("k" * 32))
     keep_secret("setup:1", "api_key", CANARY)

@@ -1,3 +1,4 @@
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from wizard.vault import crypto, store
@@ -16,7 +17,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, new_key=None, **options):
         if new_key:
-            self.stdout.write(crypto.new_key_spec(new_key))
+            spec = crypto.new_key_spec(new_key)
+            try:
+                crypto.parse_keyring(spec)  # an entry the keyring would refuse is never handed out
+            except ImproperlyConfigured as refused:
+                raise CommandError(str(refused)) from None
+            self.stdout.write(spec)
             return
         rotated, unreadable = store.rotate_keys()
         self.stdout.write(f"vault: {rotated} secrets re-encrypted under key {crypto.keyring().active_id!r}")
