@@ -54,7 +54,7 @@ def _single_quoted_with_backslashes(value: str) -> str:
 
 
 def _dotenv(value: str) -> str:
-    """dotenv's double quotes, as PHP's phpdotenv (Laravel) and Symfony's Dotenv read them: a backslash, a
+    """dotenv's double quotes, as PHP's phpdotenv (Laravel) reads them: a backslash, a
     double quote and a dollar are escaped with a backslash (an unescaped "${NAME}" would be read as a
     variable). Single quotes would not do: phpdotenv has no escape in them, so a value could hold neither
     a quote nor a backslash there."""
