@@ -18,7 +18,7 @@ from wizard.flow.models import Setup
 from wizard.flow.steps import app_fields_of
 
 from .conftest import sign_in_verified
-from .journeys import start, url
+from .journeys import passed_setup, start, url
 
 pytestmark = pytest.mark.django_db
 ENTRIES = json.loads(DATA_FILE.read_text())
@@ -109,6 +109,26 @@ def test_search_matches_names_categories_aliases_and_small_typos(query, expected
 
 def test_search_for_nonsense_finds_nothing():
     assert search_platforms("qwxzz") == []
+
+
+@pytest.mark.parametrize("generic", ["missing", "invalid too"])
+def test_an_apps_steps_that_cannot_be_shown_leave_the_boxes_when_no_generic_steps_can_be_either(
+    client, generic, caplog
+):
+    """Staff's text made invalid behind the admin's back (a data file, the database edited by hand)."""
+    setup = passed_setup("zabbix-sms-client")
+    InstructionTemplate.objects.filter(platform=setup.platform).update(body="{{ setup.token }}")
+    generics = InstructionTemplate.objects.filter(platform=None, signature=setup.signature)
+    if generic == "missing":
+        generics.delete()
+    else:
+        generics.update(body="{% debug %}")
+    page = client.get(url(setup, "instructions"))
+    assert page.status_code == 200 and 'id="steps-title"' not in page.content.decode()  # no empty list
+    instructions = services.instructions_for(setup, record=False)
+    assert instructions.steps == [] and instructions.template_version == ""
+    assert any(box.shows == "your API Key (ending …" + setup.api_key_hint + ")" for box in instructions.boxes)
+    assert "is invalid" in caplog.text
 
 
 @pytest.mark.parametrize("slug", [entry["slug"] for entry in ENTRIES])

@@ -15,7 +15,7 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.debug import sensitive_variables
 
 from wizard.catalog.instructions import PORTAL_PATH, Step, TemplateError, render
-from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, Platform
+from wizard.catalog.models import ROLE_KEY, ROLE_PASSWORD, ROLE_USERNAME, InstructionTemplate, Platform
 from wizard.catalog.snippets import Part, SnippetError, parts, written_as
 from wizard.catalog.templates import published_snippets, published_template
 from wizard.clickatell import client
@@ -609,8 +609,7 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         rendered = _render_in_its_language(template, setup) if template else []
     except TemplateError:
         log.warning("instruction template %s is invalid; showing the generic one", template.pk)
-        template = published_template(None, setup.signature, setup.language)
-        rendered = _render_in_its_language(template, setup)
+        template, rendered = _generic_steps(setup)
     if record:
         # The step, the template shown and the first opening go in one write; a setup shown the same
         # template again writes nothing.
@@ -642,6 +641,20 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         if template and template.language != setup.language
         else "",
     )
+
+
+def _generic_steps(setup: Setup) -> tuple[InstructionTemplate | None, list[Step]]:
+    """The generic steps for the setup's signature, when its app's own can't be shown. Without any that
+    can be shown either, the page still gives the boxes (and the snippets), with no steps: staff's broken
+    text never costs the customer their instructions."""
+    template = published_template(None, setup.signature, setup.language)
+    if template is None:
+        return None, []
+    try:
+        return template, _render_in_its_language(template, setup)
+    except TemplateError:
+        log.warning("generic instruction template %s is invalid too; showing no steps", template.pk)
+        return None, []
 
 
 def _snippets(setup: Setup) -> list[ShownSnippet]:
