@@ -215,6 +215,36 @@ def test_a_catalog_app_can_say_it_shows_different_boxes(client, sandbox):
     assert setup.signature == "one_api"
 
 
+def test_going_back_to_its_boxes_shows_the_other_boxes_chosen_and_keeps_the_passed_test(client, sandbox):
+    # DHIS2 has an "Auth token" box in the catalog; this customer's version shows the old boxes.
+    setup = walk_to_test(
+        client, "dhis2", LEGACY_CREDENTIALS, fields={"different": "1", "app_fields": "api_id"}
+    )
+    send_test_sms(client, setup)
+    setup.refresh_from_db()
+    assert setup.test_passed_at is not None
+
+    html = page(client.get(url(setup, "fields")))
+    assert 'name="different" value="1"' in html and "Does your app show these boxes?" not in html
+    assert re.search(r'<input[^>]*value="api_id"[^>]*checked', html)  # their answer, not the catalog's
+    # Continuing with the answer shown keeps the credentials and the test that passed with them.
+    client.post(url(setup, "fields"), {"different": "1", "app_fields": "api_id"})
+    kept = Setup.objects.get(pk=setup.pk)
+    assert kept.signature == "legacy_http" and kept.test_passed_at == setup.test_passed_at
+    assert StoredSecret.objects.filter(owner=setup.vault_owner).exists()
+
+    # Choosing the catalog's boxes there is the explicit way back to them.
+    client.post(
+        url(setup, "fields"),
+        {"different": "1", "app_fields": "api_key", "portal_integration": "platform_rest"},
+    )
+    assert Setup.objects.get(pk=setup.pk).signature == "platform_rest"
+    # Boxes that are the catalog's are asked about as the catalog's, with the answer given checked.
+    html = page(client.get(url(setup, "fields")))
+    assert "Does your app show these boxes?" in html and 'name="different"' not in html
+    assert re.search(r'<input[^>]*value="yes"[^>]*checked', html)
+
+
 def boxes_of(client, setup) -> list[str]:
     """The instructions' "What goes in each box", as the download writes it: one "- label: what" a box."""
     text = client.get(f"/s/{setup.token}/instructions.md").content.decode()

@@ -72,6 +72,13 @@ def signature_for(app_fields: str, catalog_signature: str = "", portal_integrati
     raise ValueError(f"unknown app fields {app_fields!r}")
 
 
+def chose_other_boxes(signature: str, catalog_signature: str) -> bool:
+    """Whether a catalog app's setup was said to show other boxes than the catalog's. Its boxes step then
+    asks about the boxes chosen: confirming the catalog's would change the signature, and so drop the
+    credentials and the test that passed with them."""
+    return bool(signature and catalog_signature) and signature != catalog_signature
+
+
 def fields_needed(signature: Signature) -> list[str]:
     if signature.needs_account_login:
         return [USERNAME, PASSWORD, API_KEY]

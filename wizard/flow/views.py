@@ -258,8 +258,18 @@ def fields_step(request, token: str):
     if go:
         return go
     platform = setup.platform
+    # On a page load the question is about the boxes the customer said their app shows; a posted form
+    # answers the question it showed.
+    answered_other = (
+        request.method != "POST"
+        and platform is not None
+        and steps.chose_other_boxes(setup.signature, platform.signature)
+    )
     different = (
-        platform is None or request.GET.get("different") == "1" or request.POST.get("different") == "1"
+        platform is None
+        or answered_other
+        or request.GET.get("different") == "1"
+        or request.POST.get("different") == "1"
     )
     if different:
         form = AppFieldsForm(
@@ -268,7 +278,7 @@ def fields_step(request, token: str):
             initial={"app_fields": setup.app_fields, "portal_integration": setup.portal_integration},
         )
     else:
-        form = ConfirmFieldsForm(_posted(request))
+        form = ConfirmFieldsForm(_posted(request), initial={"confirm": "yes"} if setup.signature else {})
     if request.method == "POST" and form.is_valid():
         if different:
             boxes = form.cleaned_data["app_fields"], form.cleaned_data.get("portal_integration", "")
