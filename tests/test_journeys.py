@@ -350,6 +350,33 @@ def test_an_app_where_the_workaround_cannot_work_says_so_and_what_to_do_instead(
     assert chosen.status_code == 302 and chosen["Location"].endswith("/credentials/")
 
 
+def test_old_boxes_refused_for_an_api_key_app_show_what_to_do_instead(client, sandbox):
+    """An app whose catalog boxes are an API Key box, known to mangle a key in its older versions' API ID
+    box: a customer who says theirs shows those boxes is refused, with what they can do shown above."""
+    Platform.objects.filter(slug="novu").update(workaround_blocked="Its API ID box takes digits only.")
+    setup = start(client, "novu")
+    html = page(client.get(url(setup, "fields")))
+    assert "What you can do:" not in html  # its usual boxes take a key
+
+    refused = page(client.post(url(setup, "fields"), {"different": "1", "app_fields": steps.API_ID_BOXES}))
+    assert "can't take a Portal API Key in these boxes: see what you can do above." in refused
+    above = refused.split('<form method="post" action="">')[0]
+    assert "What you can do:" in above and "Its API ID box takes digits only." in above
+    setup.refresh_from_db()
+    assert setup.signature == ""
+
+    assert client.post(url(setup, "fields"), {"confirm": "yes"})["Location"].endswith("/credentials/")
+
+    # Old boxes chosen before staff learnt they can't take a key: back on the step, the reason shows.
+    Platform.objects.filter(slug="novu").update(workaround_blocked="")
+    earlier = start(client, "novu")
+    client.post(url(earlier, "fields"), {"different": "1", "app_fields": steps.API_ID_BOXES})
+    Platform.objects.filter(slug="novu").update(workaround_blocked="Its API ID box takes digits only.")
+    assert client.get(url(earlier, "credentials"))["Location"].endswith("/fields/")
+    html = page(client.get(url(earlier, "fields")))
+    assert "What you can do:" in html and "Its API ID box takes digits only." in html
+
+
 def test_boxes_an_app_cannot_take_a_key_in_are_refused_by_the_rule_itself(client):
     """The boxes step's rule, without HTTP: it refuses the boxes and saves nothing, or saves them."""
     from wizard.flow import services

@@ -202,6 +202,18 @@ def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -
     return True
 
 
+def workaround_blocked(setup: Setup, refused: bool = False) -> str:
+    """Why the app can't take a Portal API Key, when the boxes in question can't: the catalog's, the ones
+    saved, or (``refused``) the ones just refused. An app whose catalog boxes take a key may still be
+    known to mangle one in its older versions' boxes."""
+    platform = setup.platform
+    if platform is None:
+        return ""
+    if refused or any(platform.blocks_workaround(s) for s in (platform.signature, setup.signature)):
+        return platform.workaround_blocked_in(setup.language)
+    return ""
+
+
 def _drop_credentials(setup: Setup) -> None:
     """Another signature needs other credentials: nothing typed for the old one carries over."""
     forget_credentials(setup)

@@ -279,6 +279,7 @@ def fields_step(request, token: str):
         )
     else:
         form = ConfirmFieldsForm(_posted(request), initial={"confirm": "yes"} if setup.signature else {})
+    refused = False
     if request.method == "POST" and form.is_valid():
         if different:
             boxes = form.cleaned_data["app_fields"], form.cleaned_data.get("portal_integration", "")
@@ -288,6 +289,7 @@ def fields_step(request, token: str):
             return redirect_to(setup, steps.FIELDS, "?different=1")
         if services.choose_fields(setup, *boxes):
             return redirect_to(setup, steps.CREDENTIALS)
+        refused = True
         form.add_error(
             "app_fields" if different else "confirm",
             gettext("%(app)s can't take a Portal API Key in these boxes: see what you can do above.")
@@ -303,9 +305,7 @@ def fields_step(request, token: str):
             "platform": platform,
             "boxes": _app_boxes(platform) if platform else [],
             "common_labels": steps.COMMON_LABELS,
-            "blocked": platform.workaround_blocked_in(setup.language)
-            if platform and platform.signature_enum.needs_account_login
-            else "",
+            "blocked": services.workaround_blocked(setup, refused),
         },
         setup,
         progress=progress,
