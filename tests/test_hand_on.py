@@ -268,7 +268,9 @@ def test_when_the_mail_server_refuses_the_page_says_so(client, sandbox, settings
     setup = passed_setup(client, "sachet")
     make_link(client, setup)
     response = client.post(email_url(setup), {"email": "colleague@example.com"}, follow=True)
-    assert "We couldn't send the e-mail just now. Copy the link and send it yourself." in text(response)
+    assert "We couldn't send the e-mail just now. Copy the link and send it yourself." in hand_on_section(
+        text(response)
+    )
 
 
 def test_an_app_said_to_show_other_boxes_gets_no_snippet_written_for_its_usual_ones(client, sandbox):
@@ -280,3 +282,63 @@ def test_an_app_said_to_show_other_boxes_gets_no_snippet_written_for_its_usual_o
     )
     assert setup.signature == "platform_http"
     assert "Ready to paste" not in text(client.get(url(setup, "instructions")))
+
+
+# --- what the hand-on section says, where the customer is looking -------------------------------------
+
+
+def hand_on_section(html: str) -> str:
+    return html.split('<section id="hand-on"')[1].split("</section>")[0]
+
+
+def top_of_page(html: str) -> str:
+    return html.split('<section id="hand-on"')[0]
+
+
+def test_what_the_links_forms_say_shows_in_their_section_where_their_answers_land(client, sandbox, settings):
+    """The forms' answers open the page at the hand-on section, far below its top: what they say is there."""
+    settings.PORTAL_HAND_ON_EMAIL_LIMITS = {"setup": "1/86400", "ip": "20/86400"}
+    setup = passed_setup(client, "sachet")
+    arrived = text(client.get(url(setup, "instructions")))
+    link_made = client.post(url(setup, "instructions") + "hand-on/", follow=True)
+    assert link_made.redirect_chain[-1][0].endswith("/instructions/#hand-on")
+    html = text(link_made)
+    assert "Your link is ready" in hand_on_section(html) and "Your link is ready" not in top_of_page(html)
+    assert "Your test worked" in top_of_page(arrived)  # the step's own messages stay at its top
+
+    link = setup.hand_on_links.get()
+    # Without JavaScript, the e-mail form's own answers (a mistyped address, the budget spent) are pages of
+    # their own: its address's "#hand-on" opens them at the section too.
+    assert f'action="{email_url(setup)}#hand-on"' in html
+    for data, says in [
+        ({"email": "colleague@example.com"}, "The link is on its way to colleague@example.com."),
+        ({"email": "colleague at example"}, "Enter an e-mail address like name@example.com."),
+        ({"email": "c2@example.com"}, "You've e-mailed this setup's links as often as you may for now."),
+    ]:
+        html = text(client.post(email_url(setup), data, follow=True))
+        assert says in hand_on_section(html) and says not in top_of_page(html)
+
+    revoked = text(client.post(url(setup, "instructions") + f"hand-on/{link.pk}/revoke/", follow=True))
+    assert "The link is revoked" in hand_on_section(revoked)
+    gone = text(client.post(email_url(setup), {"email": "colleague@example.com"}, follow=True))
+    assert "That link no longer works" in hand_on_section(gone)
+    assert "That link no longer works" not in top_of_page(gone)
+
+
+def test_with_htmx_the_email_forms_answers_open_at_the_section_not_the_top(client, sandbox, settings):
+    settings.PORTAL_HAND_ON_EMAIL_LIMITS = {"setup": "1/86400", "ip": "20/86400"}
+    setup = passed_setup(client, "sachet")
+    htmx = {"HX-Request": "true", "HX-Target": "wizard"}
+    assert "HX-Reswap" not in client.get(url(setup, "instructions"), headers=htmx)  # the step: at its top
+    made = client.post(url(setup, "instructions") + "hand-on/", headers=htmx)
+    # The redirect's "#hand-on" never reaches htmx, which follows it unseen: the page it gets says where.
+    shown = client.get(made["Location"].split("#")[0], headers=htmx)
+    assert shown["HX-Reswap"] == "outerHTML show:#hand-on:top"
+    assert "Your link is ready" in hand_on_section(text(shown))
+
+    mistyped = client.post(email_url(setup), {"email": "colleague at example"}, headers=htmx)
+    assert mistyped.status_code == 400 and mistyped["HX-Reswap"] == "outerHTML show:.has-error:top"
+    assert 'class="field has-error"' in hand_on_section(text(mistyped))
+    assert client.post(email_url(setup), {"email": "c1@example.com"}, headers=htmx).status_code == 302
+    refused = client.post(email_url(setup), {"email": "c2@example.com"}, headers=htmx)
+    assert refused.status_code == 429 and refused["HX-Reswap"] == "outerHTML show:#hand-on:top"

@@ -607,6 +607,8 @@ def _instructions_page(request, setup, progress, bound_email=None, refusal=None,
     """The instructions step; after an e-mail form that failed, with that form (its address kept) and
     its message."""
     bound_email = bound_email or {}
+    shown = list(messages.get_messages(request))
+    about_links = [m for m in shown if _about_links(m)]
     response = _render(
         request,
         "flow/instructions.html",
@@ -620,6 +622,10 @@ def _instructions_page(request, setup, progress, bound_email=None, refusal=None,
             ],
             "hand_on_days": settings.PORTAL_HAND_ON_DAYS,
             "refusal": refusal,
+            # What the hand-on forms say is shown in their section, where their answers open the page;
+            # the step's other messages stay at its top (in place of the context processor's).
+            "hand_on_messages": about_links,
+            "messages": [m for m in shown if not _about_links(m)],
         },
         setup,
         status=status,
@@ -630,6 +636,13 @@ def _instructions_page(request, setup, progress, bound_email=None, refusal=None,
     if request.htmx and request.method == "POST":
         # The page shown is the instructions step's, not the address its form posted to.
         response["HX-Push-Url"] = step_url(setup, steps.INSTRUCTIONS)
+    if request.htmx:
+        # The hand-on section is far below the step's top. Without JavaScript its forms' answers open there
+        # ("#hand-on" in their addresses); htmx never sees a redirect's "#hand-on", so the answer says where.
+        if any(_has_field_errors(form) for form in bound_email.values()):
+            reswap(response, "outerHTML show:.has-error:top")
+        elif refusal or about_links:
+            reswap(response, "outerHTML show:#hand-on:top")
     return response
 
 
@@ -661,9 +674,21 @@ def switch_language(request, token: str | None = None):
 # --- hand-on links: the instructions, read-only, for a colleague ------------------------------------------
 
 
+# The tag of messages about hand-on links: the instructions show them in the links' section.
+HAND_ON = "hand-on"
+
+
 def _to_hand_on(setup):
     """Back to the instructions' hand-on section, after one of its forms."""
     return redirect(step_url(setup, steps.INSTRUCTIONS) + "#hand-on")
+
+
+def _say_about_links(request, level: int, message: str) -> None:
+    messages.add_message(request, level, message, extra_tags=HAND_ON)
+
+
+def _about_links(message) -> bool:
+    return HAND_ON in (message.extra_tags or "").split()
 
 
 @never_cache
@@ -673,7 +698,9 @@ def hand_on_create(request, token: str):
     if go:
         return go
     services.create_hand_on_link(setup)
-    messages.success(request, gettext("Your link is ready. Copy it below and send it to your colleague."))
+    _say_about_links(
+        request, messages.SUCCESS, gettext("Your link is ready. Copy it below and send it to your colleague.")
+    )
     return _to_hand_on(setup)
 
 
@@ -682,7 +709,9 @@ def hand_on_create(request, token: str):
 def hand_on_revoke(request, token: str, link_id: int):
     setup, _ = _setup_or_404(request, token)
     if services.revoke_hand_on_link(setup, link_id):
-        messages.success(request, gettext("The link is revoked: it no longer opens the instructions."))
+        _say_about_links(
+            request, messages.SUCCESS, gettext("The link is revoked: it no longer opens the instructions.")
+        )
     return _to_hand_on(setup)
 
 
@@ -695,7 +724,7 @@ def hand_on_email(request, token: str, link_id: int):
         return go
     link = services.working_hand_on_link(setup, link_id)
     if link is None:
-        messages.warning(request, gettext("That link no longer works. Make a new one."))
+        _say_about_links(request, messages.WARNING, gettext("That link no longer works. Make a new one."))
         return _to_hand_on(setup)
     form = _email_form(link_id, request.POST)
     if not form.is_valid():
@@ -704,13 +733,16 @@ def hand_on_email(request, token: str, link_id: int):
     if refusal:
         return _instructions_page(request, setup, progress, {link_id: form}, refusal, status=429)
     if services.email_hand_on_link(setup, link, _hand_on_address(request, link), form.cleaned_data["email"]):
-        messages.success(
+        _say_about_links(
             request,
+            messages.SUCCESS,
             gettext("The link is on its way to %(address)s.") % {"address": form.cleaned_data["email"]},
         )
     else:
-        messages.warning(
-            request, gettext("We couldn't send the e-mail just now. Copy the link and send it yourself.")
+        _say_about_links(
+            request,
+            messages.WARNING,
+            gettext("We couldn't send the e-mail just now. Copy the link and send it yourself."),
         )
     return _to_hand_on(setup)
 
