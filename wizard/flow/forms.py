@@ -154,6 +154,9 @@ class CredentialsForm(StepForm):
 
 # One + first, then digits (any script's, as phones' keyboards type them) and the usual separators.
 PHONE_CHARACTERS = re.compile(r"\+[\d\s()./-]+")
+# What a number being typed is made of, + or not: only such text is kept in the customer's browser while
+# the form refuses it (never a key or a password pasted into the wrong box).
+NUMBER_AS_TYPED = re.compile(r"[\d\s()./+-]+")
 
 
 class PhoneForm(StepForm):

@@ -29,7 +29,14 @@ from wizard.catalog.models import Platform
 from wizard.catalog.search import search_platforms
 
 from . import limits, services, steps
-from .forms import AppFieldsForm, ConfirmFieldsForm, CredentialsForm, HandOnEmailForm, PhoneForm
+from .forms import (
+    NUMBER_AS_TYPED,
+    AppFieldsForm,
+    ConfirmFieldsForm,
+    CredentialsForm,
+    HandOnEmailForm,
+    PhoneForm,
+)
 from .models import Setup
 
 
@@ -426,11 +433,12 @@ def _remember_phone(response, phone: str):
 
 def _keep_typed_phone(response, form: PhoneForm):
     """A send that could not be made (the credentials went first) sends the customer elsewhere: the number
-    they typed waits for the test's next form, as a sent one does, even one the form would refuse."""
+    they typed waits for the test's next form, as a sent one does, even one the form would refuse as long
+    as it is made of what numbers are typed with."""
     if not form.is_bound:
         return response
     phone = form.cleaned_data["phone"] if form.is_valid() else form.data.get("phone", "").strip()
-    if not phone:
+    if not NUMBER_AS_TYPED.fullmatch(phone):
         return response
     return _remember_phone(response, phone[: form.fields["phone"].max_length])
 
