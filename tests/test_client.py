@@ -2,9 +2,7 @@
 
 import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -240,52 +238,18 @@ def test_unexpected_answers_become_their_own_clear_outcome(sandbox, signature, m
     assert len(sandbox.received()) == 1  # never retried
 
 
-@pytest.fixture
-def answering(settings):
-    """A plain HTTP server on loopback answering every request with one JSON answer the test chooses: shapes
-    the stand-in Clickatell never gives."""
-    answer = {"status": 200, "body": {}}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = json.dumps(answer["body"]).encode()
-            self.send_response(answer["status"])
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_POST = do_GET
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.CLICKATELL_PLATFORM_URL = settings.CLICKATELL_GATEWAY_URL = (
-        f"http://127.0.0.1:{server.server_port}"
-    )
-    settings.CLICKATELL_CONNECT_TIMEOUT = settings.CLICKATELL_READ_TIMEOUT = 2
-
-    def answer_with(status: int, body) -> None:
-        answer.update(status=status, body=body)
-
-    yield answer_with
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize("data", [[{"accepted": True, "apiMessageId": "a" * 32}], "accepted", 7])
-def test_a_legacy_rest_answer_whose_data_is_not_an_object_is_a_bad_response(answering, data):
-    answering(202, {"data": data})
+def test_a_legacy_rest_answer_whose_data_is_not_an_object_is_a_bad_response(sandbox, data):
+    sandbox.fail_next("json", status=202, body={"data": data})
     outcome = send("legacy_rest")
     assert outcome.status == "failed" and outcome.diagnosis.key == "transport:bad_response"
     assert outcome.detail == "HTTP 202: data is not an object"
-    answering(200, {"data": data})
+    sandbox.fail_next("json", body={"data": data})
     assert query_delivery(Signature.LEGACY_REST, creds("legacy_rest"), "a" * 32).state == "unknown"
+    send_request, query = sandbox.received()
+    assert (send_request["method"], send_request["path"]) == ("POST", "/rest/message")
+    assert (query["method"], query["path"]) == ("GET", "/rest/message/" + "a" * 32)
+    assert query["headers"]["Authorization"] == f"Bearer {LEGACY_REST_TOKEN}"
 
 
 @pytest.mark.parametrize("signature", ["legacy_http", "platform_rest"])
@@ -369,19 +333,38 @@ def test_delivery_is_followed_after_acceptance(sandbox, signature):
         ("STOPPED_BY_ADMIN", 22),
         ("DELIVERY_FAILURE", 23),
         ("INSUFFICIENT_ACCOUNT_BALANCE", 25),
+        ("VOLUME_LIMIT_DAILY", 27),
         ("RECIPIENT_DOES_NOT_EXIST", 29),
         ("ROUTING_ERROR", 100),
     ],
 )
-def test_the_one_api_s_own_failure_statuses_are_failed(answering, status, code):
+def test_the_one_api_s_own_failure_statuses_are_failed(sandbox, status, code):
     query = {"signature": Signature.ONE_API, "credentials": creds("one_api"), "message_id": "a" * 32}
-    answering(200, {"messageId": "a" * 32, "status": status, "statusCode": code})
+    sandbox.fail_next("json", body={"messageId": "a" * 32, "status": status, "statusCode": code})
     assert query_delivery(**query) == Delivery("failed", status)
-    answering(200, {"messageId": "a" * 32, "statusCode": code})  # the number alone says it too
+    sandbox.fail_next(
+        "json", body={"messageId": "a" * 32, "statusCode": code}
+    )  # the number alone says it too
     assert query_delivery(**query).state == "failed"
-    # Still on its way, in the One API's numbers: 4 is SENT_TO_SUPPLIER there, not the handset.
-    answering(200, {"messageId": "a" * 32, "status": "SENT_TO_SUPPLIER", "statusCode": 4})
-    assert query_delivery(**query).state == "pending"
+    asked = sandbox.received()
+    assert {(r["path"], r["query"]["messageId"][0]) for r in asked} == {
+        ("/public-client/message/status", "a" * 32)
+    }
+    assert all(r["headers"]["Authorization"] == ONE_API_KEY for r in asked)
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [
+        ({"status": "SENT_TO_SUPPLIER", "statusCode": 4}, "pending"),  # 4 is not the handset in these numbers
+        ({"statusCode": 5}, "delivered"),  # DEVICE_ACK, where the old numbers say "failed"
+        ({"statusCode": 6}, "delivered"),  # READ
+        ({"status": "READ", "statusCode": 6}, "delivered"),
+    ],
+)
+def test_the_one_api_s_own_numbers_for_a_message_on_its_way_or_arrived(sandbox, answer, state):
+    sandbox.fail_next("json", body={"messageId": "a" * 32, **answer})
+    assert query_delivery(Signature.ONE_API, creds("one_api"), "a" * 32).state == state
 
 
 def test_a_one_api_message_the_sandbox_reports_as_a_delivery_failure_is_failed(sandbox):
@@ -397,12 +380,14 @@ def test_a_legacy_rest_status_query_clickatell_refuses_is_unknown_not_pending(sa
     assert refused == Delivery("unknown", "HTTP 401: Authentication failed")
 
 
-def test_a_legacy_rest_status_query_for_a_message_not_found_or_unreadable_is_unknown(answering):
-    answering(404, {"error": {"code": 41, "description": "Resource does not exist"}})
+def test_a_legacy_rest_status_query_for_a_message_not_found_or_unreadable_is_unknown(sandbox):
+    sandbox.fail_next(
+        "json", status=404, body={"error": {"code": 41, "description": "Resource does not exist"}}
+    )
     assert query_delivery(Signature.LEGACY_REST, creds("legacy_rest"), "a" * 32) == Delivery(
         "unknown", "HTTP 404: Resource does not exist"
     )
-    answering(200, {"data": {"apiMessageId": "a" * 32}})  # no messageStatus to read
+    sandbox.fail_next("json", body={"data": {"apiMessageId": "a" * 32}})  # no messageStatus to read
     assert query_delivery(Signature.LEGACY_REST, creds("legacy_rest"), "a" * 32).state == "unknown"
 
 

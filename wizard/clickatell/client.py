@@ -378,13 +378,18 @@ def send_test(
 _LEGACY_DELIVERED = {"004"}
 _LEGACY_FAILED = {"005", "006", "007", "009", "010", "012", "013", "014", "015"}
 _PLATFORM_DELIVERED = {"RECEIVED_BY_RECIPIENT", "DELIVERED", "DEVICE_ACK", "READ"}
-# The One API numbers its statuses its own way; these say the message will not arrive (api.md §3.4).
+# The One API numbers its statuses its own way (api.md §3.4): 5 (DEVICE_ACK) and 6 (READ) say the message
+# arrived, where the old numbers say it failed; these say it will not arrive.
+_ONE_API_DELIVERED = {"005", "006"}
 _ONE_API_FAILED = {
     "EXPIRED": "020",
     "STOPPED_BY_USER": "021",
     "STOPPED_BY_ADMIN": "022",
     "DELIVERY_FAILURE": "023",
     "INSUFFICIENT_ACCOUNT_BALANCE": "025",
+    "VOLUME_LIMIT": "026",
+    "VOLUME_LIMIT_DAILY": "027",
+    "VOLUME_LIMIT_MONTHLY": "028",
     "RECIPIENT_DOES_NOT_EXIST": "029",
     "ROUTING_ERROR": "100",
 }
@@ -461,10 +466,17 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
                 if status in _PLATFORM_DELIVERED:
                     return Delivery("delivered", status)
                 code = str(data.get("statusCode", "")).zfill(3)
-                one_api_failed = signature is Signature.ONE_API and (
-                    status in _ONE_API_FAILED or code in _ONE_API_FAILED.values()
-                )
-                if code in _LEGACY_FAILED or one_api_failed:
+                if signature is Signature.ONE_API:
+                    if code in _ONE_API_DELIVERED:
+                        return Delivery("delivered", status or f"status {code}")
+                    failed = (
+                        status in _ONE_API_FAILED
+                        or code in _ONE_API_FAILED.values()
+                        or code in _LEGACY_FAILED - _ONE_API_DELIVERED
+                    )
+                else:
+                    failed = code in _LEGACY_FAILED
+                if failed:
                     return Delivery("failed", status or f"status {code}")
                 return Delivery("pending" if status else "unknown", status)
     except (requests.exceptions.RequestException, BadResponse, _ServerError) as exc:

@@ -34,6 +34,7 @@ FAIL_MODES = {
     "wrong_content_type",
     "redirect",
     "endless",
+    "json",  # an answer the test chooses (status=, body=): shapes the stand-in never gives on its own
 }
 
 LEGACY_TEXT = {
@@ -240,6 +241,9 @@ class Sandbox:
                     return True
                 if mode == "endless":
                     self._send_endless(int(failure.get("megabytes", 256)))
+                    return True
+                if mode == "json":
+                    self._reply(Answer(int(failure.get("status", 200)), failure.get("body", {})))
                     return True
                 bodies = {
                     "http_500": Answer(
