@@ -141,6 +141,9 @@ def test_a_new_key_entry_is_printed_only_for_an_id_the_keyring_takes(capsys):
     assert printed.startswith("k2:") and crypto.parse_keyring(printed).active_id == "k2"
     with pytest.raises(CommandError, match="at most 32 characters; one has 33"):
         call_command("rotate_keys", new_key="k" * 33)
+    for separated in ["k:2", "k,2", " k2"]:
+        with pytest.raises(CommandError, match="no ':' or ',' in it and no spaces around it"):
+            call_command("rotate_keys", new_key=separated)
     assert capsys.readouterr().out == ""
 
 

@@ -1,12 +1,14 @@
 from django.db import models
 
+from .crypto import KEY_ID_MAX_LENGTH
+
 
 class StoredSecret(models.Model):
     """One encrypted value. ``owner`` names the record it belongs to (e.g. ``setup:42``)."""
 
     owner = models.CharField(max_length=64)
     field = models.CharField(max_length=32)
-    key_id = models.CharField(max_length=32)
+    key_id = models.CharField(max_length=KEY_ID_MAX_LENGTH)
     nonce = models.BinaryField()
     ciphertext = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -17,6 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, new_key=None, **options):
         if new_key:
+            if new_key != new_key.strip() or ":" in new_key or "," in new_key:
+                # The keyring is "id:key,id:key": such an id would be read as another one, or as none.
+                raise CommandError("a vault key id has no ':' or ',' in it and no spaces around it")
             spec = crypto.new_key_spec(new_key)
             try:
                 crypto.parse_keyring(spec)  # an entry the keyring would refuse is never handed out
