@@ -123,8 +123,11 @@ def test_an_apps_steps_that_cannot_be_shown_leave_the_boxes_when_no_generic_step
         generics.delete()
     else:
         generics.update(body="{% debug %}")
+    shown_before = InstructionTemplate.objects.filter(platform=setup.platform).first()
+    Setup.objects.filter(pk=setup.pk).update(instructions_shown=shown_before)  # opened while still valid
     page = client.get(url(setup, "instructions"))
     assert page.status_code == 200 and 'id="steps-title"' not in page.content.decode()  # no empty list
+    assert Setup.objects.get(pk=setup.pk).instructions_shown is None  # never the steps no longer seen
     instructions = services.instructions_for(setup, record=False)
     assert instructions.steps == [] and instructions.template_version == ""
     assert any(box.shows == "your API Key (ending …" + setup.api_key_hint + ")" for box in instructions.boxes)

@@ -95,7 +95,7 @@ class SetupRecord:
     test_passed_at: datetime | None
     delivery_confirmed: bool | None
     agent_requested_step: str
-    instructions_shown: str  # the instruction template's version the customer last opened, or ""
+    instructions_shown: str  # the instruction template's version the customer last opened, or "" if none
     attempts: list[AttemptRecord]
     notes: list[tuple[datetime, str, str]]
     hand_on_links: list[HandOnRecord]
@@ -241,7 +241,13 @@ def open_setup(reference: str, agent, *, refresh: bool = False) -> SetupRecord:
         test_passed_at=setup.test_passed_at,
         delivery_confirmed=setup.delivery_confirmed,
         agent_requested_step=setup.agent_requested_step,
-        instructions_shown=str(setup.instructions_shown) if setup.instructions_shown else "",
+        instructions_shown=(
+            str(setup.instructions_shown)
+            if setup.instructions_shown
+            else "opened, with no steps (none could be shown)"
+            if setup.instructions_opened_at
+            else ""
+        ),
         attempts=attempts,
         notes=[
             (n.created_at, n.author.get_username(), n.text)

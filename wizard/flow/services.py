@@ -629,7 +629,8 @@ def instructions_for(setup: Setup, record: bool = True) -> Instructions:
         if setup.step != steps.INSTRUCTIONS:
             setup.step = steps.INSTRUCTIONS
             changed.append("step")
-        if template and setup.instructions_shown_id != template.pk:
+        # None when no steps could be shown: the record never names steps the customer no longer saw.
+        if setup.instructions_shown_id != (template.pk if template else None):
             setup.instructions_shown = template
             changed.append("instructions_shown")
         if changed:
