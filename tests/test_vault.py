@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.utils import timezone
 
 from wizard.vault import crypto, store
@@ -133,6 +134,14 @@ def test_forget_deletes_at_once(vault_keys):
 def test_bad_key_configuration_fails_loudly(spec, problem):
     with pytest.raises(ImproperlyConfigured, match=problem):
         crypto.parse_keyring(spec)
+
+
+def test_a_keyring_the_vault_cannot_read_fails_the_servers_check_before_any_save(settings):
+    settings.PORTAL_VAULT_KEYS = "k1:not base64!"
+    with pytest.raises(SystemCheckError, match=r"vault\.E001.*'k1' is not valid base64"):
+        call_command("check")
+    settings.PORTAL_VAULT_KEYS = crypto.new_key_spec("k1")
+    call_command("check")
 
 
 def test_a_new_key_entry_is_printed_only_for_an_id_the_keyring_takes(capsys):
