@@ -377,6 +377,30 @@ def test_old_boxes_refused_for_an_api_key_app_show_what_to_do_instead(client, sa
     assert "What you can do:" in html and "Its API ID box takes digits only." in html
 
 
+def test_other_boxes_that_take_a_key_are_not_warned_about_for_the_catalogs_boxes(client):
+    """An app whose catalog boxes can't take a key, said to show an API Key box: back on its boxes step,
+    the page asks about the boxes chosen and gives no warning meant for the catalog's."""
+    Platform.objects.filter(slug="sachet").update(workaround_blocked="Its API ID box takes digits only.")
+    setup = start(client, "sachet")
+    assert "What you can do:" in page(client.get(url(setup, "fields")))  # its usual boxes can't
+    chosen = {"different": "1", "app_fields": steps.API_KEY_BOX, "portal_integration": "platform_rest"}
+    assert client.post(url(setup, "fields"), chosen)["Location"].endswith("/credentials/")
+    html = page(client.get(url(setup, "fields")))
+    assert "What you can do:" not in html and "Its API ID box takes digits only." not in html
+
+
+def test_boxes_confirmed_before_staff_found_they_cannot_take_a_key_are_not_offered_as_the_answer(client):
+    import re
+
+    setup = start(client, "sachet")
+    assert client.post(url(setup, "fields"), {"confirm": "yes"})["Location"].endswith("/credentials/")
+    yes = re.compile(r'<input[^>]*value="yes"[^>]*>')
+    assert "checked" in yes.search(page(client.get(url(setup, "fields")))).group(0)  # the answer given
+    Platform.objects.filter(slug="sachet").update(workaround_blocked="Its API ID box takes digits only.")
+    html = page(client.get(url(setup, "fields")))
+    assert "checked" not in yes.search(html).group(0) and "What you can do:" in html
+
+
 def test_boxes_an_app_cannot_take_a_key_in_are_refused_by_the_rule_itself(client):
     """The boxes step's rule, without HTTP: it refuses the boxes and saves nothing, or saves them."""
     from wizard.flow import services

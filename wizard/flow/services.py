@@ -203,13 +203,16 @@ def choose_fields(setup: Setup, app_fields: str, portal_integration: str = "") -
 
 
 def workaround_blocked(setup: Setup, refused: bool = False) -> str:
-    """Why the app can't take a Portal API Key, when the boxes in question can't: the catalog's, the ones
-    saved, or (``refused``) the ones just refused. An app whose catalog boxes take a key may still be
-    known to mangle one in its older versions' boxes."""
+    """Why the app can't take a Portal API Key, when the boxes in question can't: the catalog's (unless the
+    customer said their app shows others), the ones saved, or (``refused``) the ones just refused. An app
+    whose catalog boxes take a key may still be known to mangle one in its older versions' boxes."""
     platform = setup.platform
     if platform is None:
         return ""
-    if refused or any(platform.blocks_workaround(s) for s in (platform.signature, setup.signature)):
+    in_question = [setup.signature]
+    if not steps.chose_other_boxes(setup.signature, platform.signature):
+        in_question.append(platform.signature)
+    if refused or any(platform.blocks_workaround(s) for s in in_question if s):
         return platform.workaround_blocked_in(setup.language)
     return ""
 

@@ -285,7 +285,9 @@ def fields_step(request, token: str):
             initial={"app_fields": setup.app_fields, "portal_integration": setup.portal_integration},
         )
     else:
-        form = ConfirmFieldsForm(_posted(request), initial={"confirm": "yes"} if setup.signature else {})
+        # "Yes" is the answer given before, unless those boxes have since been found unable to take a key.
+        confirmed = setup.signature and not platform.blocks_workaround(setup.signature)
+        form = ConfirmFieldsForm(_posted(request), initial={"confirm": "yes"} if confirmed else {})
     refused = False
     if request.method == "POST" and form.is_valid():
         if different:
