@@ -573,7 +573,6 @@ def test_an_unknown_app_choice_is_refused(client):
         ("+27 82 12", "doesn't exist"),
         ("+44 909 876 5432", "Premium-rate numbers"),
         ("+27 21 123 4567", "isn't a mobile number"),
-        ("not a number", "Start with +"),
         ("+ ( ) -", "not a phone number we can read"),
         # The phone library reads letters as a keypad's digits and drops trailing text: each of these
         # would go to someone else's number.
@@ -589,6 +588,15 @@ def test_bad_phone_numbers_are_refused_with_the_number_kept(client, sandbox, pho
     assert says in html
     assert f'value="{phone}"' in html
     assert sandbox.received() == []  # validation never sends
+
+
+@pytest.mark.parametrize("typed", ["not a number", REST_KEY, "Hunter2pass"])
+def test_text_that_cannot_be_a_number_is_refused_and_not_shown_back(client, sandbox, typed):
+    """It may be a key or a password pasted into the wrong box."""
+    setup = walk_to_test(client, "novu", {"api_key": REST_KEY})
+    html = page(client.post(url(setup, "test"), {"phone": typed, "attempt_token": send_token(client, setup)}))
+    assert "Start with +" in html and typed not in html
+    assert sandbox.received() == []
 
 
 def test_a_00_prefix_is_read_as_international(client, sandbox):
@@ -683,6 +691,7 @@ def test_credentials_that_cannot_be_decrypted_fail_closed(client, sandbox, vault
         ("expired", "+27 83 123 4567", "+27831234567"),
         ("expired", "083 123 4567", "083 123 4567"),  # kept as typed: the test's form says what to fix
         ("unreadable", "+27 83 123 4567", "+27831234567"),
+        ("expired", "+27 83 l23 4567", "+27 83 l23 4567"),  # a letter for a digit: its form says so
         ("expired", REST_KEY, None),  # a key pasted into the wrong box is never kept
     ],
 )

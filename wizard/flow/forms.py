@@ -154,9 +154,15 @@ class CredentialsForm(StepForm):
 
 # One + first, then digits (any script's, as phones' keyboards type them) and the usual separators.
 PHONE_CHARACTERS = re.compile(r"\+[\d\s()./-]+")
-# What a number being typed is made of, + or not: only such text is kept in the customer's browser while
-# the form refuses it (never a key or a password pasted into the wrong box).
-NUMBER_AS_TYPED = re.compile(r"[\d\s()./+-]+")
+
+
+def could_be_a_number(typed: str) -> bool:
+    """Whether a refused phone box's text is shown again and kept in the customer's browser: text with no
+    fewer digits than letters and signs (a number mistyped, with a letter for a digit or a word after it).
+    Other text may be a key or a password pasted into the wrong box, and is neither."""
+    digits = sum(ch.isdigit() for ch in typed)
+    others = sum(not (ch.isdigit() or ch.isspace() or ch in "+()./-") for ch in typed)
+    return digits >= others
 
 
 class PhoneForm(StepForm):
@@ -177,6 +183,13 @@ class PhoneForm(StepForm):
         },
     )
     attempt_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "phone" in self.errors and not could_be_a_number(self.data.get("phone", "")):
+            self.data = self.data.copy()
+            self.data["phone"] = ""
+        return cleaned
 
     def clean_phone(self):
         # Invisible formatting marks (a text direction mark copied along with a number) are not typing.

@@ -30,12 +30,12 @@ from wizard.catalog.search import search_platforms
 
 from . import limits, services, steps
 from .forms import (
-    NUMBER_AS_TYPED,
     AppFieldsForm,
     ConfirmFieldsForm,
     CredentialsForm,
     HandOnEmailForm,
     PhoneForm,
+    could_be_a_number,
 )
 from .models import Setup
 
@@ -436,11 +436,11 @@ def _remember_phone(response, phone: str):
 def _keep_typed_phone(response, form: PhoneForm):
     """A send that could not be made (the credentials went first) sends the customer elsewhere: the number
     they typed waits for the test's next form, as a sent one does, even one the form would refuse as long
-    as it is made of what numbers are typed with."""
+    as it could be a number."""
     if not form.is_bound:
         return response
     phone = form.cleaned_data["phone"] if form.is_valid() else form.data.get("phone", "").strip()
-    if not NUMBER_AS_TYPED.fullmatch(phone):
+    if not phone or not could_be_a_number(phone):
         return response
     return _remember_phone(response, phone[: form.fields["phone"].max_length])
 
