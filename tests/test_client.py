@@ -6,6 +6,7 @@ import time
 from urllib.parse import parse_qs
 
 import pytest
+import requests
 
 from wizard.clickatell.client import Credentials, Delivery, query_delivery, send_test
 from wizard.clickatell.signatures import Signature
@@ -238,6 +239,17 @@ def test_unexpected_answers_become_their_own_clear_outcome(sandbox, signature, m
     assert len(sandbox.received()) == 1  # never retried
 
 
+def test_the_stand_in_refuses_a_failure_it_could_not_act_out(sandbox):
+    for mode, options in [("no-such-mode", {}), ("json", {"status": "abc"}), ("json", {"status": 99})]:
+        with pytest.raises(ValueError):
+            sandbox.fail_next(mode, **options)
+    asked = requests.post(
+        f"{sandbox.url}/_sandbox/fail-next", json={"mode": "json", "status": "abc"}, timeout=5
+    )
+    assert asked.status_code == 400
+    assert send("platform_rest").accepted  # nothing was queued
+
+
 @pytest.mark.parametrize("data", [[{"accepted": True, "apiMessageId": "a" * 32}], "accepted", 7])
 def test_a_legacy_rest_answer_whose_data_is_not_an_object_is_a_bad_response(sandbox, data):
     sandbox.fail_next("json", status=202, body={"data": data})
@@ -360,6 +372,7 @@ def test_the_one_api_s_own_failure_statuses_are_failed(sandbox, status, code):
         ({"statusCode": 5}, "delivered"),  # DEVICE_ACK, where the old numbers say "failed"
         ({"statusCode": 6}, "delivered"),  # READ
         ({"status": "READ", "statusCode": 6}, "delivered"),
+        ({"status": "ERROR_WITH_MESSAGE", "statusCode": 5}, "failed"),  # words of the old numbers' 5
     ],
 )
 def test_the_one_api_s_own_numbers_for_a_message_on_its_way_or_arrived(sandbox, answer, state):

@@ -467,13 +467,11 @@ def query_delivery(signature: Signature, credentials: Credentials, message_id: s
                     return Delivery("delivered", status)
                 code = str(data.get("statusCode", "")).zfill(3)
                 if signature is Signature.ONE_API:
-                    if code in _ONE_API_DELIVERED:
-                        return Delivery("delivered", status or f"status {code}")
-                    failed = (
-                        status in _ONE_API_FAILED
-                        or code in _ONE_API_FAILED.values()
-                        or code in _LEGACY_FAILED - _ONE_API_DELIVERED
-                    )
+                    # Which numbers this endpoint uses for the One API is not documented: a 5 or 6 with
+                    # words other than an arrival's is read in the old numbers, where both are failures.
+                    if code in _ONE_API_DELIVERED and not status:
+                        return Delivery("delivered", f"status {code}")
+                    failed = status in _ONE_API_FAILED or code in {*_ONE_API_FAILED.values(), *_LEGACY_FAILED}
                 else:
                     failed = code in _LEGACY_FAILED
                 if failed:
