@@ -130,7 +130,7 @@ def test_the_setup_page_says_which_instructions_the_customer_was_shown(client, a
     InstructionTemplate.objects.filter(platform=setup.platform).update(body="{{ setup.token }}")
     InstructionTemplate.objects.filter(platform=None).delete()  # no steps can be shown now
     client.get(url(setup, "instructions"))
-    assert "opened, with no steps (none could be shown)" in agent_client.get(page).content.decode()
+    assert "opened; no version to name" in agent_client.get(page).content.decode()
 
 
 def test_find_forgives_case_spaces_and_look_alikes(setup, agent_client):

@@ -244,7 +244,7 @@ def open_setup(reference: str, agent, *, refresh: bool = False) -> SetupRecord:
         instructions_shown=(
             str(setup.instructions_shown)
             if setup.instructions_shown
-            else "opened, with no steps (none could be shown)"
+            else "opened; no version to name (none could be shown, or it was deleted from the catalog since)"
             if setup.instructions_opened_at
             else ""
         ),
