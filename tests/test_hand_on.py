@@ -87,6 +87,9 @@ def test_a_revoked_link_says_so_and_records_no_opening(client, sandbox):
     link = setup.hand_on_links.get()
     html = text(client.post(url(setup, "instructions") + f"hand-on/{link.pk}/revoke/", follow=True))
     assert "The link is revoked" in html and address not in html
+    # Revoked again from a page left open in another tab: said too, in the links' section.
+    again = client.post(url(setup, "instructions") + f"hand-on/{link.pk}/revoke/", follow=True)
+    assert "That link was already revoked" in hand_on_section(text(again))
     response = Client().get(address)
     assert response.status_code == 410 and "revoked it" in text(response)
     assert "config.yml" not in text(response)

@@ -722,6 +722,13 @@ def hand_on_revoke(request, token: str, link_id: int):
         _say_about_links(
             request, messages.SUCCESS, gettext("The link is revoked: it no longer opens the instructions.")
         )
+    else:
+        # Revoked already (from another tab, say): the answer still says so where the customer looks.
+        _say_about_links(
+            request,
+            messages.INFO,
+            gettext("That link was already revoked: it no longer opens the instructions."),
+        )
     return _to_hand_on(setup)
 
 
