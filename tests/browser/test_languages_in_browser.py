@@ -80,7 +80,11 @@ def test_a_whole_journey_with_a_wrong_password_in_each_language(speaking, sandbo
     page.get_by_label(say("Account password")).fill(PASSWORD)
     page.get_by_label(say("API Key"), exact=True).fill(REST_KEY)
     page.get_by_role("button", name=say("Save and continue")).click()
-    page.get_by_role("button", name=say("Send another test")).click()
+    # The test with the wrong password was sent before these credentials: the page asks for a new one.
+    expect(page.locator(".note")).to_contain_text(
+        say("Your last test was sent before you saved these credentials. Send a new test to check them.")
+    )
+    page.get_by_role("button", name=say("Send the test message")).click()
     expect(outcome).to_contain_text(say("Clickatell accepted the test message"))
     checked.check("accepted")
     body = parse_qs(sandbox.received()[-1]["body"])
