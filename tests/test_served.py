@@ -9,6 +9,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 
 from wizard.catalog.loader import load_catalog
 from wizard.flow.models import Setup, TestAttempt
@@ -118,10 +119,10 @@ def test_a_pending_attempts_page_tells_the_truth_as_the_clock_moves(sandbox, tmp
         assert PENDING in browser.get(f"{base}/test/", timeout=10).text
         assert PENDING in browser.get(f"{base}/test/", timeout=10).text
         # The server's timeouts are the test's (server_env): after them and a margin, nobody is waiting.
-        stale = settings.CLICKATELL_CONNECT_TIMEOUT + settings.CLICKATELL_READ_TIMEOUT + 6
-        TestAttempt.objects.filter(pk=attempt.pk).update(
-            started_at=attempt.started_at - timedelta(seconds=stale)
-        )
+        stale = timedelta(seconds=settings.CLICKATELL_CONNECT_TIMEOUT + settings.CLICKATELL_READ_TIMEOUT + 6)
+        # The attempt, and the credentials it was sent with, are that much older.
+        TestAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - stale)
+        Setup.objects.filter(pk=setup.pk).update(credentials_saved_at=F("credentials_saved_at") - stale)
         page = browser.get(f"{base}/test/", timeout=10).text
         assert "know whether the test was sent" in page and PENDING not in page
 
