@@ -1,5 +1,4 @@
 import re
-import unicodedata
 
 import phonenumbers
 from django import forms
@@ -193,7 +192,7 @@ class PhoneForm(StepForm):
 
     def clean_phone(self):
         # Invisible formatting marks (a text direction mark copied along with a number) are not typing.
-        raw = "".join(ch for ch in self.cleaned_data["phone"] if unicodedata.category(ch) != "Cf").strip()
+        raw = steps.without_invisible_marks(self.cleaned_data["phone"]).strip()
         typed = "+" + raw[2:] if raw.startswith("00") else raw
         if not typed.startswith("+"):
             raise forms.ValidationError(

@@ -182,8 +182,8 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
     needed = fields_needed(signature)
     # Invisible marks copied along with a username or a key are not part of it; a password is taken
     # exactly as typed.
-    username = _without_invisible_marks(values.get(USERNAME, ""))
-    key = _without_invisible_marks(values.get(API_KEY, ""))
+    username = without_invisible_marks(values.get(USERNAME, ""))
+    key = without_invisible_marks(values.get(API_KEY, ""))
     password = values.get(PASSWORD, "")
     if USERNAME in needed:
         _check_username(username, check)
@@ -205,7 +205,7 @@ def check_credentials(signature: Signature, values: dict[str, str]) -> Credentia
     return check
 
 
-def _without_invisible_marks(text: str) -> str:
+def without_invisible_marks(text: str) -> str:
     """Text without format characters (a zero-width space, a byte-order mark, a direction mark), which a
     copy from a web page or a document brings along unseen."""
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
