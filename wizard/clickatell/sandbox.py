@@ -149,9 +149,8 @@ class Sandbox:
     def fail_next(self, mode: str, **options) -> None:
         if mode not in FAIL_MODES:
             raise ValueError(f"unknown failure mode {mode!r}")
-        if mode == "json" and not (
-            isinstance(options.get("status", 200), int) and 200 <= options.get("status", 200) < 600
-        ):
+        status = options.get("status", 200)
+        if mode == "json" and not (isinstance(status, int) and 200 <= status < 600):
             raise ValueError("the json failure mode answers with an HTTP status from 200 to 599")
         with self.lock:
             self.state.fail_next.append({"mode": mode, **options})
